@@ -1,0 +1,61 @@
+"""CRC-32C (Castagnoli), plain and masked, as TensorFlow stores checksums.
+
+The checksum itself is computed natively by the ``crc32c`` package (SSE4.2 /
+ARMv8 CRC instructions, wheels for Linux, macOS and Windows). It takes any
+buffer (bytes, memoryview, mmap slices, writable NumPy arrays) without
+copying; ``google-crc32c`` takes only read-only buffers and is a third as
+fast on large ones. Measured on the 2-core project machine with
+``python bench/crc32c_candidates.py`` (median of 7 alternating rounds)::
+
+    package         1 MiB               256 MiB             16-byte call
+    crc32c 2.9      43.7 us (24.0 GB/s)  21.6 ms (12.4 GB/s)  138 ns
+    google-crc32c   128 us  ( 8.2 GB/s)  33.4 ms ( 8.0 GB/s)  137 ns
+    anycrc 2.1      45.2 us (23.2 GB/s)  31.7 ms ( 8.5 GB/s)  390 ns
+
+Stored CRCs are *masked* (rotated and offset) so that a CRC of data that
+itself contains CRCs stays well distributed.
+"""
+
+from __future__ import annotations
+
+from crc32c import crc32c as _native
+
+
+MASK_DELTA = 0xA282EAD8
+_U32 = 0xFFFFFFFF
+
+
+def crc32c(data) -> int:
+    """CRC-32C of a buffer (crc32c(b"123456789") == 0xE3069283).
+
+    Args:
+        data: any object with the buffer protocol; it is not copied.
+
+    Returns:
+        The unmasked 32-bit checksum.
+    """
+    return _native(data)
+
+
+def extend(crc: int, data) -> int:
+    """The CRC-32C of ``previous_data + data`` given ``crc`` of ``previous_data``.
+
+    Args:
+        crc: the unmasked checksum so far (0 for none).
+        data: the next bytes (any buffer, not copied).
+
+    Returns:
+        The unmasked checksum of the concatenation.
+    """
+    return _native(data, crc)
+
+
+def mask(crc: int) -> int:
+    """Mask a CRC the way TensorFlow stores it: rotate right 15, add MASK_DELTA."""
+    return ((((crc >> 15) | (crc << 17)) & _U32) + MASK_DELTA) & _U32
+
+
+def unmask(masked: int) -> int:
+    """Undo :func:`mask`."""
+    rot = (masked - MASK_DELTA) & _U32
+    return ((rot >> 17) | (rot << 15)) & _U32
