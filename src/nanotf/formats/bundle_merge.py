@@ -1,0 +1,92 @@
+"""MergeV2Checkpoints: combine the per-device bundles of a sharded save into one checkpoint.
+
+A sharded Saver writes shard i of n as an ordinary bundle at a temporary
+prefix (``<prefix>_temp/part-0000i-of-0000n``), then merges:
+
+1. the input indexes are read in order; each input's data files are renamed to
+   ``<prefix>.data-<id>-of-<total>``, ids counting up in order of appearance,
+   ``total`` being the sum of the inputs' ``num_shards``;
+2. entries get their new ``shard_id``; a partitioned tensor's data-less
+   full-tensor entries from several inputs are combined by concatenating
+   their ``slices`` (any other repeated key is an error);
+3. ``<prefix>.index`` is written in place (no temp file, as TensorFlow does),
+   with the first input's header fields and ``num_shards = total``;
+4. the input index files are deleted, and their directories if empty.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+from ..errors import InvalidArgumentError, NotFoundError
+from ..protos import checkpoint_pb2
+from . import bundle
+from .bundle_reader import BundleReader
+from .bundle_writer import write_index
+
+
+def merge_bundles(shard_prefixes: Sequence[str], prefix: str, delete_old_dirs: bool = True,
+                  allow_missing_files: bool = False) -> None:
+    """Merge single-host bundles into the checkpoint ``prefix``.
+
+    Args:
+        shard_prefixes: the input bundles, in shard order.
+        prefix: the output checkpoint prefix.
+        delete_old_dirs: remove each input's directory once empty.
+        allow_missing_files: skip inputs whose index does not exist instead of failing.
+
+    Raises:
+        NotFoundError: for a missing input (unless allowed) or when nothing is left to merge.
+        InvalidArgumentError: for a key present in two inputs (other than
+            full-tensor entries of one partitioned tensor with equal dtype and shape).
+        DataLossError: for a malformed input.
+    """
+    prefix = os.fspath(prefix)
+    readers = []
+    for shard_prefix in map(os.fspath, shard_prefixes):
+        if allow_missing_files and not os.path.exists(bundle.index_filename(shard_prefix)):
+            continue
+        readers.append(BundleReader(shard_prefix))
+    if not readers:
+        raise NotFoundError(f"MergeV2Checkpoints for {prefix}: none of the {len(shard_prefixes)} input bundles exists")
+    total = sum(r.header.num_shards for r in readers)
+    header = checkpoint_pb2.BundleHeaderProto()
+    header.CopyFrom(readers[0].header)
+    header.num_shards = total
+    merged: dict[bytes, checkpoint_pb2.BundleEntryProto] = {}
+    first_id = 0
+    for reader in readers:
+        for key in reader.keys():
+            entry = checkpoint_pb2.BundleEntryProto()
+            entry.CopyFrom(reader.entry(key))
+            entry.shard_id += first_id
+            _combine(merged, key, entry, reader.prefix)
+        reader.close()
+        for shard in range(reader.header.num_shards):
+            os.replace(bundle.data_filename(reader.prefix, shard, reader.header.num_shards),
+                       bundle.data_filename(prefix, first_id + shard, total))
+        first_id += reader.header.num_shards
+    directory = os.path.dirname(prefix)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    write_index(prefix, merged, header, atomic=False)
+    for reader in readers:
+        os.remove(reader.index_path)
+        if delete_old_dirs:
+            try:
+                os.rmdir(os.path.dirname(reader.prefix) or ".")
+            except OSError:
+                pass  # not empty (or the current directory): TensorFlow leaves it too
+
+
+def _combine(merged: dict, key: bytes, entry: checkpoint_pb2.BundleEntryProto, source: str) -> None:
+    existing = merged.get(key)
+    if existing is None:
+        merged[key] = entry
+        return
+    if not (existing.slices and entry.slices and existing.dtype == entry.dtype and existing.shape == entry.shape):
+        raise InvalidArgumentError(
+            f"MergeV2Checkpoints: key {bundle.key_repr(key)} of {source} is already in an earlier input"
+        )
+    existing.slices.extend(entry.slices)

@@ -1,0 +1,174 @@
+import shutil
+
+import numpy as np
+import pytest
+
+from nanotf.errors import DataLossError, InvalidArgumentError, NotFoundError, UnimplementedError
+from nanotf.formats import bundle, crc32c
+from nanotf.formats.bundle_merge import merge_bundles
+from nanotf.formats.bundle_reader import BundleReader
+from nanotf.formats.bundle_writer import write_bundle, write_index
+from nanotf.formats.slices import TensorSlice
+
+from fixture_io import FIXTURES, assert_tensor_equal, load_expected, multiblock_args, save_args, to_array
+
+V2_FIXTURES = [("dtypes", "model"), ("partitioned", "model"), ("partitioned", "bigslice"), ("sharded", "model"),
+               ("seed_ref", "my_test_model-1000"), ("seed_resource", "my_test_model-1000"), ("mlp_adam", "model-3")]
+
+
+@pytest.mark.parametrize("fixture,prefix", V2_FIXTURES)
+def test_reads_fixture_exactly(fixture, prefix):
+    expected = load_expected(fixture)["checkpoints"][prefix]
+    with BundleReader(FIXTURES / fixture / prefix) as reader:
+        assert sorted(reader.variable_keys()) == sorted(expected["tensors"])
+        for key, t in expected["tensors"].items():
+            assert reader.dtype(key).name == t["dtype"]
+            assert_tensor_equal(reader.read(key), t)
+
+
+def test_reads_variant_fixture():
+    t = load_expected("dtypes")["checkpoints"]["variant"]["tensors"]["tensor_list"]
+    with BundleReader(FIXTURES / "dtypes" / "variant") as reader:
+        value = reader.read("tensor_list")
+    assert value.shape == () and value[()].type_name == "tensorflow::TensorList"
+    assert (FIXTURES / "dtypes" / "variant.data-00000-of-00001").read_bytes().hex() == t["encoded_hex"]
+
+
+def test_writes_variant_identically(tmp_path):
+    with BundleReader(FIXTURES / "dtypes" / "variant") as reader:
+        value = reader.read("tensor_list")
+    write_bundle(tmp_path / "v", ["tensor_list"], [""], [value], ["variant"])
+    for suffix in (".index", ".data-00000-of-00001"):
+        assert (tmp_path / f"v{suffix}").read_bytes() == (FIXTURES / "dtypes" / f"variant{suffix}").read_bytes()
+
+
+def _assert_same_files(ours, theirs, suffixes):
+    for suffix in suffixes:
+        assert (ours.parent / (ours.name + suffix)).read_bytes() == (theirs.parent / (theirs.name + suffix)).read_bytes(), suffix
+
+
+@pytest.mark.parametrize("fixture,prefix", [("dtypes", "model"), ("partitioned", "model"), ("partitioned", "bigslice"),
+                                            ("seed_ref", "my_test_model-1000"), ("mlp_adam", "model-3")])
+def test_writes_fixture_bytes(tmp_path, fixture, prefix):
+    (op,) = load_expected(fixture)["checkpoints"][prefix]["save_ops"]
+    write_bundle(str(tmp_path / prefix), *save_args(op))
+    _assert_same_files(tmp_path / prefix, FIXTURES / fixture / prefix, [".index", ".data-00000-of-00001"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [prefix + ".data-00000-of-00001", prefix + ".index"]
+
+
+def test_writes_multiblock_bytes(tmp_path):
+    write_bundle(str(tmp_path / "model"), *multiblock_args(load_expected("multiblock")))
+    _assert_same_files(tmp_path / "model", FIXTURES / "multiblock" / "model", [".index", ".data-00000-of-00001"])
+
+
+def test_merge_reproduces_sharded_fixture(tmp_path):
+    ops = load_expected("sharded")["checkpoints"]["model"]["save_ops"]
+    parts = []
+    for op in ops:
+        part = str(tmp_path / "model_temp" / ("part-%05d-of-%05d" % (op["shard"], op["num_shards"])))
+        write_bundle(part, *save_args(op))
+        parts.append(part)
+    merge_bundles(parts, str(tmp_path / "model"))
+    _assert_same_files(tmp_path / "model", FIXTURES / "sharded" / "model",
+                       [".index", ".data-00000-of-00002", ".data-00001-of-00002"])
+    assert not (tmp_path / "model_temp").exists()
+
+
+def test_merge_rejects_duplicate_plain_keys(tmp_path):
+    write_bundle(str(tmp_path / "a"), ["x"], [""], [np.zeros(2)])
+    write_bundle(str(tmp_path / "b"), ["x"], [""], [np.ones(2)])
+    with pytest.raises(InvalidArgumentError, match="'x'"):
+        merge_bundles([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "m"))
+
+
+def test_sub_slice_reads():
+    full = to_array(load_expected("partitioned")["checkpoints"]["model"]["tensors"]["emb"])
+    with BundleReader(FIXTURES / "partitioned" / "model") as reader:
+        np.testing.assert_array_equal(reader.read("emb", "10 4 -:0,2"), full[:, :2])
+        np.testing.assert_array_equal(reader.read("emb", "10 4 3,2:1,3"), full[3:5, 1:4])
+        np.testing.assert_array_equal(reader.read("emb", TensorSlice.parse("4,3:-")), full[4:7])
+        w = reader.read("w")
+        np.testing.assert_array_equal(reader.read("w", "2 2 1,1:-"), w[1:2])
+        with pytest.raises(InvalidArgumentError, match="does not match"):
+            reader.read("emb", "10 5 -:0,2")
+        with pytest.raises(InvalidArgumentError):
+            reader.read("emb", "10 4 9,2:-")
+
+
+def test_zero_copy_and_copy():
+    with BundleReader(FIXTURES / "dtypes" / "model") as reader:
+        view = reader.read("float32_3d")
+        assert not view.flags.writeable
+        owned = reader.read("float32_3d", copy=True)
+        assert owned.flags.writeable and owned.flags.owndata
+        np.testing.assert_array_equal(view, owned)
+
+
+def test_string_encoding_example(tmp_path):
+    value = np.array([b"ab", b"", b"x" * 200], dtype=object)
+    write_bundle(str(tmp_path / "s"), ["s"], [""], [value])
+    data = (tmp_path / "s.data-00000-of-00001").read_bytes()
+    assert data[:8].hex() == "0200c8015b788972" and len(data) == 210
+    with BundleReader(tmp_path / "s") as reader:
+        assert list(reader.read("s")) == list(value)
+    write_bundle(str(tmp_path / "u"), ["u"], [""], [np.array(["hé", "wörld"])])
+    with BundleReader(tmp_path / "u") as reader:
+        assert list(reader.read("u")) == ["hé".encode(), "wörld".encode()]
+
+
+def test_empty_tensors(tmp_path):
+    write_bundle(str(tmp_path / "e"), ["f", "s"], ["", ""], [np.zeros((2, 0), np.float32), np.array([], dtype=object)])
+    with BundleReader(tmp_path / "e") as reader:
+        assert reader.entry("f").crc32c == crc32c.MASK_DELTA and reader.entry("f").size == 0
+        assert reader.entry("s").size == 4
+        assert reader.read("f").shape == (2, 0) and reader.read("s").shape == (0,)
+
+
+def test_non_contiguous_and_big_endian_input(tmp_path):
+    a = np.arange(24, dtype=">f4").reshape(4, 6)[:, ::2]
+    write_bundle(str(tmp_path / "n"), ["a"], [""], [a])
+    with BundleReader(tmp_path / "n") as reader:
+        np.testing.assert_array_equal(reader.read("a"), a)
+
+
+def test_writer_errors_leave_nothing(tmp_path):
+    with pytest.raises(InvalidArgumentError, match="duplicate"):
+        write_bundle(str(tmp_path / "d"), ["a", "a"], ["", ""], [np.zeros(1), np.zeros(1)])
+    with pytest.raises(InvalidArgumentError):
+        write_bundle(str(tmp_path / "d"), ["a"], ["3 0,2"], [np.zeros(3)])
+    with pytest.raises(InvalidArgumentError):
+        write_bundle(str(tmp_path / "d"), ["a"], [""], [np.array([1, None], dtype=object)])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_files(tmp_path):
+    with pytest.raises(NotFoundError):
+        BundleReader(tmp_path / "nothing")
+    shutil.copy(FIXTURES / "seed_ref" / "my_test_model-1000.index", tmp_path / "m.index")
+    with BundleReader(tmp_path / "m") as reader, pytest.raises(NotFoundError, match="data-00000-of-00001"):
+        reader.read("bias")
+    with BundleReader(tmp_path / "m") as reader, pytest.raises(NotFoundError, match="'nope'"):
+        reader.read("nope")
+
+
+def test_header_checks(tmp_path):
+    for tweak, error in [(lambda h: setattr(h, "endianness", 1), UnimplementedError),
+                         (lambda h: setattr(h.version, "min_consumer", 2), DataLossError),
+                         (lambda h: h.version.bad_consumers.append(1), DataLossError)]:
+        header = bundle.new_header(1)
+        tweak(header)
+        write_index(str(tmp_path / "h"), {}, header)
+        with pytest.raises(error):
+            BundleReader(tmp_path / "h")
+
+
+def test_large_tensor_is_streamed_in_chunks(tmp_path, monkeypatch):
+    from nanotf.formats import tensor_codec
+
+    monkeypatch.setattr(tensor_codec, "WRITE_CHUNK", 1000)
+    a = np.random.default_rng(0).standard_normal((50, 70))
+    write_bundle(str(tmp_path / "l"), ["a", "b"], ["", ""], [a, a.T])
+    with BundleReader(tmp_path / "l") as reader:
+        np.testing.assert_array_equal(reader.read("a"), a)
+        np.testing.assert_array_equal(reader.read("b"), a.T)
+        assert reader.entry("a").crc32c == crc32c.mask(crc32c.crc32c(a.tobytes()))
