@@ -1,0 +1,55 @@
+"""The ``checkpoint`` state file: a text-format CheckpointState beside the checkpoints.
+
+TensorFlow writes it with ``text_format.MessageToString``, one line per value::
+
+    model_checkpoint_path: "model.ckpt-1000"
+    all_model_checkpoint_paths: "model.ckpt-900"
+    all_model_checkpoint_paths: "model.ckpt-1000"
+
+(``all_model_checkpoint_timestamps`` / ``last_preserved_timestamp`` lines only
+when given; the Saver never writes them). The file is replaced atomically via
+``<name>.tmp<uuid4 hex>`` + rename. Path rewriting rules live with the
+user-facing functions in ``nanotf.train.checkpoint_management``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from google.protobuf import text_format
+
+from ..protos import checkpoint_pb2
+
+STATE_FILENAME = "checkpoint"
+
+
+def format_state(state: checkpoint_pb2.CheckpointState) -> str:
+    """The exact text TensorFlow writes for ``state``."""
+    return text_format.MessageToString(state)
+
+
+def parse_state(text: str) -> checkpoint_pb2.CheckpointState:
+    """Parse a state file's text.
+
+    Raises:
+        google.protobuf.text_format.ParseError: for malformed text.
+    """
+    state = checkpoint_pb2.CheckpointState()
+    text_format.Merge(text, state)
+    return state
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` through a temp file, fsync and rename."""
+    temp = f"{path}.tmp{uuid.uuid4().hex}"
+    try:
+        with open(temp, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.remove(temp)
+        raise
