@@ -49,6 +49,13 @@ class TensorFlowRunner:
         return json.loads(out.strip().splitlines()[-1])
 
 
+def pytest_collection_modifyitems(items):
+    # Any test that runs real TensorFlow belongs to the live tier (`-m live`).
+    for item in items:
+        if "tf_runner" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.live)
+
+
 @pytest.fixture(scope="session")
 def tf_runner() -> TensorFlowRunner:
     python = os.environ.get("NANOTF_TF_PYTHON")
