@@ -1,0 +1,134 @@
+"""Graph core: naming, scopes, collections, control deps, devices, lookups, GraphDef export."""
+
+import pytest
+
+import nanotf as tf
+from nanotf.framework import registry
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+
+
+def test_unique_names_are_case_insensitive_like_tensorflow():
+    a = tf.placeholder(tf.float32, name="w1")
+    b = tf.add(a, a)
+    c = a + 1.0
+    d = a + 2.0
+    assert (b.op.name, c.op.name, d.op.name) == ("Add", "add_1", "add_2")
+    assert c.op.inputs[1].op.name == "add_1/y"
+
+
+def test_name_scope_nesting_and_reentry():
+    with tf.name_scope("outer") as outer:
+        x = tf.constant(1.0, name="x")
+        with tf.name_scope("inner"):
+            y = tf.constant(1.0, name="y")
+    with tf.name_scope("outer"):
+        z = tf.constant(1.0, name="x")
+    with tf.name_scope(outer):
+        w = tf.constant(1.0, name="x")
+    assert outer == "outer/"
+    assert [t.op.name for t in (x, y, z, w)] == ["outer/x", "outer/inner/y", "outer_1/x", "outer/x_1"]
+
+
+def test_get_tensor_and_operation_by_name_errors():
+    g = tf.get_default_graph()
+    x = tf.constant(3, name="x")
+    assert g.get_tensor_by_name("x:0") is x
+    assert g.get_operation_by_name("x") is x.op
+    with pytest.raises(KeyError):
+        g.get_tensor_by_name("nope:0")
+    with pytest.raises(KeyError):
+        g.get_tensor_by_name("x:1")
+    with pytest.raises(ValueError):
+        g.get_tensor_by_name("x")
+    with pytest.raises(ValueError):
+        g.get_operation_by_name("x:0")
+
+
+def test_collections_scope_filter_and_ref():
+    a = tf.constant(1.0, name="s/a")
+    b = tf.constant(1.0, name="t/b")
+    tf.add_to_collection("mine", a)
+    tf.add_to_collections(["mine", "other"], b)
+    assert tf.get_collection("mine") == [a, b]
+    assert tf.get_collection("mine", scope="s") == [a]
+    ref = tf.get_collection_ref("mine")
+    ref.append(3)
+    assert tf.get_collection("mine")[-1] == 3
+    assert tf.get_collection("missing") == []
+
+
+def test_control_dependencies_and_manual_marker():
+    a = tf.constant(1.0, name="a")
+    with tf.control_dependencies([a]):
+        b = tf.constant(2.0, name="b")
+        c = tf.identity(b, name="c")  # fed by an op of the same block: no extra control input
+    assert b.op.control_inputs == [a.op]
+    assert c.op.control_inputs == []
+    assert a.op.get_attr("_has_manual_control_dependencies") is True
+    with tf.control_dependencies([a]):
+        with tf.control_dependencies(None):
+            d = tf.constant(0.0)
+    assert d.op.control_inputs == []
+
+
+def test_device_strings_are_canonical_and_merge():
+    with tf.device("/job:ps/task:1"):
+        with tf.device("/cpu:0"):
+            x = tf.constant(1.0)
+    assert x.op.device == "/job:ps/task:1/device:CPU:0"
+    assert x.op.node_def.device == "/job:ps/task:1/device:CPU:0"
+
+
+def test_graph_def_has_output_shapes_only_when_asked():
+    x = tf.placeholder(tf.float32, [None, 3], name="x")
+    tf.reduce_sum(x, axis=1, name="s")
+    g = tf.get_default_graph()
+    plain = g.as_graph_def()
+    shaped = g.as_graph_def(add_shapes=True)
+    assert all("_output_shapes" not in n.attr for n in plain.node)
+    s = next(n for n in shaped.node if n.name == "s")
+    assert [d.size for d in s.attr["_output_shapes"].list.shape[0].dim] == [-1]
+    assert shaped.versions.producer == 2474
+
+
+def test_default_attrs_are_filled_and_type_attrs_inferred():
+    x = tf.placeholder(tf.int64, name="x")
+    y = tf.reduce_max(x, axis=0)
+    assert y.op.get_attr("T") == tf.int64
+    assert y.op.get_attr("Tidx") == tf.int32
+    assert y.op.get_attr("keep_dims") is False
+    with pytest.raises(TypeError):
+        tf.sqrt(x)  # int64 is not in Sqrt's allowed types
+
+
+def test_mismatched_input_types_raise_type_error():
+    a = tf.constant(1.0)
+    b = tf.constant(1)
+    with pytest.raises(TypeError):
+        tf.add(a, b)
+
+
+def test_graph_as_default_and_reset_rules():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.constant(1.0)
+        assert tf.get_default_graph() is g
+        with pytest.raises(AssertionError):
+            tf.reset_default_graph()
+    assert x.graph is g and tf.get_default_graph() is not g
+
+
+def test_tensor_is_not_a_bool():
+    with pytest.raises(TypeError):
+        bool(tf.constant(True))
+
+
+def test_registry_rejects_unknown_and_duplicates():
+    with pytest.raises(tf.errors.NotFoundError):
+        registry.get("NoSuchOp")
+    with pytest.raises(ValueError):
+        registry.register_op("AddV2")
