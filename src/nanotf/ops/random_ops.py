@@ -1,9 +1,8 @@
 """Random ops and TensorFlow's seed derivation (graph-level + op-level seeds -> ``seed``/``seed2`` attrs).
 
-The attrs match what TensorFlow writes for the same program. The numbers do
-not reproduce TensorFlow's Philox streams; they are deterministic within nanotf
-for given seeds: each op draws from a NumPy generator seeded by (seed, seed2),
-kept per session, so repeated runs give new values as in TensorFlow.
+The attrs match what TensorFlow writes for the same program, and so do the
+numbers: the kernels are TensorFlow's Philox streams (``ops/philox.py``), one
+per op and session, advancing on every run as TF's do.
 """
 
 from __future__ import annotations
@@ -20,10 +19,7 @@ from nanotf.framework.registry import NOT_DIFFERENTIABLE
 from nanotf.framework.registry import register_op
 from nanotf.ops._types import FLOAT
 from nanotf.ops._types import INDEX
-
-DEFAULT_GRAPH_SEED = 87654321
-_MAXINT32 = 2**31 - 1
-
+from nanotf.ops import philox
 
 def get_seed(op_seed):
     """The (seed, seed2) pair TensorFlow derives from the graph seed and ``op_seed``.
@@ -34,18 +30,9 @@ def get_seed(op_seed):
         random op asking), not the op count as TF 1 did.
     """
     graph = get_default_graph()
-    graph_seed = graph.seed
-    if graph_seed is not None:
-        if op_seed is None:
-            op_seed = graph._seed_offset
-            graph._seed_offset += 1
-        seeds = (graph_seed, op_seed)
-    elif op_seed is not None:
-        seeds = (DEFAULT_GRAPH_SEED, op_seed)
-    else:
-        return None, None
-    if seeds == (0, 0):
-        return 0, _MAXINT32
+    seeds = philox.op_seeds(graph.seed, op_seed, graph._seed_offset)
+    if graph.seed is not None and op_seed is None:
+        graph._seed_offset += 1
     return seeds
 
 
@@ -58,34 +45,30 @@ def _shape_from_input(op):
     return [common_shapes.constant_value_as_shape(op.inputs[0])]
 
 
-def _random_kernel(draw):
+def _random_kernel(sample):
+    """A kernel drawing from the op's Philox stream; each run moves the stream on."""
+
     def kernel(ctx, attrs, shape, *bounds):
-        rng = ctx.rng(attrs["seed"], attrs["seed2"])
+        stream = ctx.random_stream(attrs["seed"], attrs["seed2"])
         out_type = attrs["dtype"] if "dtype" in attrs else attrs["Tout"]
-        return np.asarray(draw(rng, tuple(int(d) for d in shape), *bounds), dtype=out_type.as_numpy_dtype)
+        shape = tuple(int(d) for d in shape)
+        out = sample(shape, *(int(b) for b in bounds), out_type, stream.seed, stream.seed2, skip=stream.skip)
+        stream.skip += philox.reserved_blocks(out.size)
+        return out
 
     return kernel
 
 
-def _truncated(rng, shape):
-    out = rng.standard_normal(shape)
-    bad = np.abs(out) > 2
-    while bad.any():
-        out[bad] = rng.standard_normal(int(bad.sum()))
-        bad = np.abs(out) > 2
-    return out
-
-
 _SEEDS = ["seed: int = 0", "seed2: int = 0"]
-for _name, _draw in (("RandomStandardNormal", lambda rng, s: rng.standard_normal(s)),
-                     ("TruncatedNormal", _truncated),
-                     ("RandomUniform", lambda rng, s: rng.random(s))):  # fmt: skip
+for _name, _sample in (("RandomStandardNormal", philox.random_standard_normal),
+                       ("TruncatedNormal", philox.truncated_normal),
+                       ("RandomUniform", philox.random_uniform)):  # fmt: skip
     register_op(_name, ["shape: T"], ["output: dtype"], _SEEDS + [f"dtype: {FLOAT}", f"T: {INDEX}"],
-                shape=_shape_from_input, kernel=_random_kernel(_draw), uses_store=True, is_stateful=True,
+                shape=_shape_from_input, kernel=_random_kernel(_sample), uses_store=True, is_stateful=True,
                 grad=NOT_DIFFERENTIABLE)  # fmt: skip
 register_op("RandomUniformInt", ["shape: T", "minval: Tout", "maxval: Tout"], ["output: Tout"],
             _SEEDS + [f"Tout: {INDEX}", f"T: {INDEX}"], shape=_shape_from_input, uses_store=True, is_stateful=True,
-            kernel=_random_kernel(lambda rng, s, lo, hi: rng.integers(lo, hi, size=s)), grad=NOT_DIFFERENTIABLE)  # fmt: skip
+            kernel=_random_kernel(philox.random_uniform_int), grad=NOT_DIFFERENTIABLE)  # fmt: skip
 
 
 def _seed_attrs(seed):

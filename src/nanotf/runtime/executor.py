@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import heapq
 
-import numpy as np
 
 from nanotf import errors
 from nanotf.framework import registry
@@ -33,7 +32,7 @@ __all__ = ["Plan", "Executor"]
 
 
 class _KernelContext:
-    """What a stateful kernel sees: its op name, the variable store, its generator."""
+    """What a stateful kernel sees: its op name, the variable store, its random stream."""
 
     __slots__ = ("name", "store")
 
@@ -41,8 +40,8 @@ class _KernelContext:
         self.name = name
         self.store = store
 
-    def rng(self, seed: int, seed2: int) -> np.random.Generator:
-        return self.store.rng(self.name, seed, seed2)
+    def random_stream(self, seed: int, seed2: int):
+        return self.store.random_stream(self.name, seed, seed2)
 
 
 class _Step:

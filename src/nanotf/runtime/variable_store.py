@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nanotf import errors
+from nanotf.ops import philox
 
 __all__ = ["VariableStore", "VariableRef", "ResourceHandle"]
 
@@ -60,13 +61,27 @@ class ResourceHandle:
         return (self.container, self.name)
 
 
+class RandomStream:
+    """Where one random op's Philox stream stands in a session.
+
+    As in TensorFlow's kernels, the seeds are fixed on first use (drawn from
+    the OS when both attrs are 0) and every run moves the counter past the
+    blocks it reserved, so repeated runs give TF's next values.
+    """
+
+    __slots__ = ("seed", "seed2", "skip")
+
+    def __init__(self, seed: int, seed2: int):
+        self.seed, self.seed2, self.skip = seed, seed2, 0
+
+
 class VariableStore:
     """The variables of one session."""
 
     def __init__(self):
         self._refs: dict[str, np.ndarray] = {}
         self._resources: dict[tuple, np.ndarray] = {}
-        self._rngs: dict[str, np.random.Generator] = {}
+        self._streams: dict[str, RandomStream] = {}
 
     # -- ref variables (VariableV2), keyed by op name ----------------------
     def ref(self, name: str, dtype, shape_proto=None) -> VariableRef:
@@ -123,14 +138,13 @@ class VariableStore:
             raise errors.NotFoundError(f"Resource {h.container}/{h.name} does not exist.")
         self._resources.pop(h.key, None)
 
-    # -- random generators, one per random op -----------------------------
-    def rng(self, op_name: str, seed: int, seed2: int) -> np.random.Generator:
-        gen = self._rngs.get(op_name)
-        if gen is None:
-            # Unseeded ops are nondeterministic, as in TensorFlow.
-            entropy = None if seed == 0 and seed2 == 0 else [seed, seed2]
-            gen = self._rngs[op_name] = np.random.default_rng(entropy)
-        return gen
+    # -- random streams, one per random op ----------------------------------
+    def random_stream(self, op_name: str, seed: int, seed2: int) -> RandomStream:
+        """The Philox stream of one random op in this session (created on first use)."""
+        stream = self._streams.get(op_name)
+        if stream is None:
+            stream = self._streams[op_name] = RandomStream(*philox.resolve_seeds(seed, seed2))
+        return stream
 
 
 def _unwrap(handle) -> ResourceHandle:
