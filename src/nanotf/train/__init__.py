@@ -29,3 +29,8 @@ __all__ = [
     "update_checkpoint_state",
     "write_checkpoint",
 ]
+from .meta_graph import write_graph  # noqa: E402
+from .saver import Saver, export_meta_graph, import_meta_graph  # noqa: E402
+from ..protos.meta_graph_pb2 import SaverDef  # noqa: E402
+
+__all__ += ["Saver", "SaverDef", "export_meta_graph", "import_meta_graph", "write_graph"]
