@@ -19,16 +19,18 @@ def atomic_file(path: str, temp: str | None = None):
             atomic_write_string_to_file); removed if the block raises.
     """
     temp = temp or f"{path}.tmp{uuid.uuid4().hex}"
+    renamed = False
     try:
         with open(temp, "wb") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
+        renamed = True
+    finally:
+        # A failed or interrupted write leaves the previous file as it was.
+        if not renamed and os.path.exists(temp):
             os.remove(temp)
-        raise
 
 
 def write_atomic_bytes(path: str, data: bytes) -> None:

@@ -14,12 +14,11 @@ user-facing functions in ``nanotf.train.checkpoint_management``.
 
 from __future__ import annotations
 
-import os
-import uuid
 
 from google.protobuf import text_format
 
 from ..protos import checkpoint_pb2
+from .atomic import write_atomic_bytes
 
 STATE_FILENAME = "checkpoint"
 
@@ -41,15 +40,5 @@ def parse_state(text: str) -> checkpoint_pb2.CheckpointState:
 
 
 def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file, fsync and rename."""
-    temp = f"{path}.tmp{uuid.uuid4().hex}"
-    try:
-        with open(temp, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.remove(temp)
-        raise
+    """Write ``text`` (UTF-8) to ``path`` through a temp file, fsync and rename."""
+    write_atomic_bytes(path, text.encode("utf-8"))
