@@ -1,0 +1,7 @@
+"""``python -m nanotf``: the nanotf command line."""
+
+import sys
+
+from nanotf.tools.cli import main
+
+sys.exit(main())
