@@ -83,6 +83,71 @@ def test_device_strings_are_canonical_and_merge():
     assert x.op.node_def.device == "/job:ps/task:1/device:CPU:0"
 
 
+def test_device_strings_without_index_like_tensorflow():
+    # TF 2.21: a bare device type means index '*'; an inner spec without index keeps the outer index.
+    expected = {"CPU": "/device:CPU:*", "cpu": "/device:CPU:*", "/cpu": "/device:CPU:*", "GPU": "/device:GPU:*",
+                "/job:ps/CPU": "/job:ps/device:CPU:*", "/gpu:*": "/device:GPU:*"}  # fmt: skip
+    for spec, device in expected.items():
+        with tf.device(spec):
+            assert tf.no_op().device == device, spec
+    nested = [("/cpu:1", "/cpu:*", "/device:CPU:1"), ("/gpu:1", "CPU", "/device:CPU:1"),
+              ("/job:ps/task:1", "CPU", "/job:ps/task:1/device:CPU:*"),
+              ("/device:CPU:*", "/job:w", "/job:w/device:CPU:*"), ("CPU", "/cpu:0", "/device:CPU:0")]  # fmt: skip
+    for outer, inner, device in nested:
+        with tf.device(outer), tf.device(inner):
+            assert tf.no_op().device == device, (outer, inner)
+
+
+def test_graph_def_sorts_control_inputs_by_name_node_def_keeps_order():
+    # TF: op.node_def lists control inputs as added; Graph::ToGraphDef sorts them by name after the data inputs.
+    z, a, m = tf.no_op(name="z"), tf.no_op(name="a"), tf.no_op(name="m")
+    with tf.control_dependencies([z, a]), tf.control_dependencies([m]):
+        x = tf.constant(1.0, name="x")
+        tf.identity(tf.constant(2.0, name="w"), name="y")  # y: no control input, w already has them
+    assert list(x.op.node_def.input) == ["^z", "^a", "^m"]
+    assert [c.name for c in x.op.control_inputs] == ["z", "a", "m"]
+    nodes = {n.name: n for n in tf.get_default_graph().as_graph_def().node}
+    assert list(nodes["x"].input) == ["^a", "^m", "^z"]
+    assert list(nodes["y"].input) == ["w"]
+    assert list(nodes["w"].input) == ["^a", "^m", "^z"]
+
+
+def test_group_builds_one_noop_per_device_like_tensorflow():
+    with tf.device("/cpu:1"):
+        b = tf.no_op(name="b")
+    with tf.device("/cpu:0"):
+        a = tf.no_op(name="a")
+    c = tf.no_op(name="c")
+    with tf.device("/job:ps"):
+        d = tf.no_op(name="d")
+    init = tf.group(b, a, c, d, name="init")
+    with tf.device("/cpu:1"):
+        tf.group(a, c, name="outer")  # c's '' device group inherits the enclosing device, as in TF
+        tf.group(a, name="single")
+    empty = tf.group(name="empty")
+    got = [(n.name, n.device, list(n.input)) for n in tf.get_default_graph().as_graph_def().node[4:]]
+    assert got == [  # TF 2.21's GraphDef for the same calls
+        ("init/NoOp", "", ["^c"]),
+        ("init/NoOp_1", "/device:CPU:0", ["^a"]),
+        ("init/NoOp_2", "/device:CPU:1", ["^b"]),
+        ("init/NoOp_3", "/job:ps", ["^d"]),
+        ("init", "", ["^init/NoOp", "^init/NoOp_1", "^init/NoOp_2", "^init/NoOp_3"]),
+        ("outer/NoOp", "/device:CPU:1", ["^c"]),
+        ("outer/NoOp_1", "/device:CPU:0", ["^a"]),
+        ("outer", "/device:CPU:1", ["^outer/NoOp", "^outer/NoOp_1"]),
+        ("single", "/device:CPU:0", ["^a"]),
+        ("empty", "", []),
+    ]
+    assert init.type == "NoOp" and empty.control_inputs == []
+
+
+def test_get_all_collection_keys_returns_only_string_keys():
+    tf.add_to_collection("foo", 1)
+    tf.add_to_collection(("tuple", "key"), 2)
+    tf.add_to_collection(3, 3)
+    assert tf.get_default_graph().get_all_collection_keys() == ["foo"]
+
+
 def test_graph_def_has_output_shapes_only_when_asked():
     x = tf.placeholder(tf.float32, [None, 3], name="x")
     tf.reduce_sum(x, axis=1, name="s")

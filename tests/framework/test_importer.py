@@ -78,3 +78,36 @@ def test_unsorted_graph_def_imports():
     with g.as_default():
         tf.import_graph_def(gd, name="")
         assert len(g.get_operations()) == len(nodes)
+
+
+def _shaped_graph_def():
+    g = tf.Graph()
+    with g.as_default():
+        tf.identity(tf.placeholder(tf.float32, [None, 3], name="x"), name="y")
+    return g.as_graph_def(add_shapes=True)
+
+
+def test_output_shapes_refine_imported_tensors_and_are_dropped():
+    # TF 2.21's importer merges _output_shapes into the inferred shapes, then clears the attr.
+    gd = _shaped_graph_def()
+    gd.node[1].attr["_output_shapes"].list.shape[0].dim[0].size = 5
+    g = tf.Graph()
+    with g.as_default():
+        tf.import_graph_def(gd, name="")
+    assert g.get_tensor_by_name("y:0").shape.as_list() == [5, 3]
+    assert g.get_tensor_by_name("x:0").shape.as_list() == [None, 3]
+    assert all("_output_shapes" not in n.attr for n in g.as_graph_def().node)
+    assert all("_output_shapes" not in op.node_def.attr for op in g.get_operations())
+    with pytest.raises(ValueError, match="no attr named '_output_shapes'"):
+        g.get_operation_by_name("y").get_attr("_output_shapes")
+
+
+def test_output_shapes_of_another_type_are_kept():
+    # TF only reads (and clears) a list of shapes; anything else stays an ordinary attr.
+    gd = _shaped_graph_def()
+    gd.node[1].attr["_output_shapes"].Clear()
+    gd.node[1].attr["_output_shapes"].i = 3
+    g = tf.Graph()
+    with g.as_default():
+        tf.import_graph_def(gd, name="")
+    assert g.get_operation_by_name("y").get_attr("_output_shapes") == 3

@@ -29,7 +29,7 @@ def _parse(spec: str) -> dict:
 def _format(parts: dict) -> str:
     out = "".join(f"/{f}:{parts[f]}" for f in _FIELDS if parts.get(f) not in (None, ""))
     if parts.get("type"):
-        out += f"/device:{parts['type']}:{parts['index'] or '*'}"
+        out += f"/device:{parts['type']}:{parts.get('index') or '*'}"
     return out
 
 
@@ -39,11 +39,14 @@ def canonical_name(spec: str | None) -> str:
 
 
 def merge_stack(specs: list) -> str:
-    """The device of an op created under nested device scopes (inner fields win; '' resets)."""
+    """The device of an op created under nested device scopes (inner fields win; '' resets).
+
+    An unset field, or the index ``*``, keeps the outer value: ``/cpu:1`` then ``CPU`` is ``/device:CPU:1``.
+    """
     merged: dict = {}
     for spec in specs:
         if not spec:
             merged = {}
         else:
-            merged.update({k: v for k, v in _parse(spec).items() if v not in (None, "")})
+            merged.update({k: v for k, v in _parse(spec).items() if v not in (None, "", "*")})
     return _format(merged)

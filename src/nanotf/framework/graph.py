@@ -144,9 +144,13 @@ class Operation:
 
     @property
     def node_def(self) -> graph_pb2.NodeDef:
+        """This op's NodeDef, control inputs in the order they were added (as TF's ``op.node_def``)."""
+        return self._to_node_def(self._control_inputs)
+
+    def _to_node_def(self, control_inputs) -> graph_pb2.NodeDef:
         node = graph_pb2.NodeDef(name=self._name, op=self._type, device=self._device)
         node.input.extend(t._as_node_def_input() for t in self._inputs)
-        node.input.extend("^" + c._name for c in self._control_inputs)
+        node.input.extend("^" + c._name for c in control_inputs)
         for key, value in self._attrs.items():
             node.attr[key].CopyFrom(value)
         return node
@@ -471,7 +475,8 @@ class Graph:
         return [x for x in items if hasattr(x, "name") and pattern.match(x.name)]
 
     def get_all_collection_keys(self) -> list:
-        return [k for k, v in self._collections.items() if v is not None]
+        """The string collection keys (nanotf's private stores use tuple keys; TF hides non-strings too)."""
+        return [k for k in self._collections if isinstance(k, str)]
 
     def clear_collection(self, name) -> None:
         self._collections.pop(name, None)
@@ -479,6 +484,9 @@ class Graph:
     # -- serialization ----------------------------------------------------
     def as_graph_def(self, from_version=None, add_shapes=False) -> graph_pb2.GraphDef:
         """The ``GraphDef`` of this graph, nodes in creation order.
+
+        As TF's ``Graph::ToGraphDef``, each node lists its control inputs
+        sorted by name, after its data inputs.
 
         Args:
             from_version: only ops created after this version (TF semantics
@@ -491,7 +499,7 @@ class Graph:
         start = from_version or 0
         for op in self._ops[start:] if from_version else self._ops:
             node = gd.node.add()
-            node.CopyFrom(op.node_def)
+            node.CopyFrom(op._to_node_def(sorted(op._control_inputs, key=lambda c: c._name)))
             if add_shapes and op._outputs:
                 shapes = [t._shape for t in op._outputs]
                 node.attr["_output_shapes"].CopyFrom(to_attr_value(shapes, "list(shape)"))

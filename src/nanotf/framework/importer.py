@@ -5,7 +5,9 @@ a GraphDef using ops nanotf lacks fails once, naming all of them. Nodes are
 created in dependency order (GraphDefs need not be sorted), names get the
 import prefix (``import/``, ``import_1/``, or ``name/``), ``_class``
 colocation attrs are rewritten to the prefixed names, and attrs missing from a
-node get their OpDef defaults.
+node get their OpDef defaults. ``_output_shapes`` refine the imported tensors'
+static shapes and, as in TF, are not kept on the ops (``as_graph_def()`` after
+an import has none; ``add_shapes=True`` recomputes them).
 """
 
 from __future__ import annotations
@@ -148,17 +150,27 @@ def _import_node(graph, node, prefix, created, nodes, input_map, used_keys) -> O
         if key == "_class":
             value = _prefixed_class(value, prefix, nodes)
         attrs[key] = value
+    output_shapes = attrs.pop("_output_shapes") if _is_shape_list(attrs.get("_output_shapes")) else None
     full_name = prefix + node.name
     if full_name in graph._by_name:
         raise ValueError(f"Duplicate node name in graph: '{full_name}'")
     op = graph._create_op(node.op, inputs, attrs, full_name + "/", control_inputs=controls, device=node.device)
-    if "_output_shapes" in node.attr:
-        for t, shape in zip(op.outputs, node.attr["_output_shapes"].list.shape):
+    if output_shapes is not None:
+        for t, shape in zip(op.outputs, output_shapes.list.shape):
             try:
                 t.set_shape(tensor_shape.TensorShape(shape))
             except ValueError:
-                pass  # our inference disagrees with the file; keep ours
+                pass  # TF raises; our shape inference may be the one at fault, so keep ours
     return op
+
+
+def _is_shape_list(value) -> bool:
+    """Whether ``value`` is a ``list(shape)`` AttrValue: TF's importer reads such ``_output_shapes``
+    into the tensors' static shapes and drops the attr; any other value stays an ordinary attr."""
+    if value is None or value.WhichOneof("value") != "list":
+        return False
+    other = ("s", "i", "f", "b", "type", "tensor", "func")
+    return not any(len(getattr(value.list, field)) for field in other)
 
 
 def _prefixed_class(value, prefix, nodes):

@@ -6,6 +6,8 @@ keeps a slot for them (see runtime/executor.py).
 
 from __future__ import annotations
 
+import contextlib
+
 from nanotf.framework import graph as graph_lib
 from nanotf.framework.registry import NOT_DIFFERENTIABLE
 from nanotf.framework.registry import register_op
@@ -20,16 +22,44 @@ def no_op(name=None):
 
 
 def group(*inputs, name=None):
-    """A ``NoOp`` depending on all ``inputs`` (ops or tensors), control inputs sorted by name as TF."""
-    flat = []
-    for x in inputs:
-        flat.extend(x if isinstance(x, (list, tuple)) else [x])
-    ops = []
-    for x in flat:
-        if hasattr(x, "_as_graph_element") and not isinstance(x, (graph_lib.Tensor, graph_lib.Operation)):
-            x = x._as_graph_element()
-        ops.append(x.op if isinstance(x, graph_lib.Tensor) else x)
+    """A ``NoOp`` that runs after all ``inputs`` (ops or tensors), built as TF's ``control_flow_ops.group``.
+
+    Inputs on one device give one NoOp on that device. Inputs on several
+    devices first get one ``<name>/NoOp``, ``<name>/NoOp_1``, ... per device
+    (devices sorted, '' first), and the returned NoOp depends on those.
+
+    Args:
+        *inputs: ops, tensors, or lists of them.
+        name: the returned op's name (default ``group_deps``).
+
+    Returns:
+        The ``NoOp`` named ``name``.
+    """
+    ops = _as_ops(inputs)
     g = ops[0].graph if ops else graph_lib.get_default_graph()
     with g.as_default(), g.name_scope(name or "group_deps") as scope:
-        with g.control_dependencies(sorted(ops, key=lambda o: o.name)):
+        by_device: dict = {}
+        for op in ops:
+            by_device.setdefault(op.device, []).append(op)
+        if len(by_device) == 1:
+            ((device, deps),) = by_device.items()
+            return _no_op_after(g, device, deps, scope)
+        per_device = [_no_op_after(g, device, by_device[device], "NoOp") for device in sorted(by_device)]
+        with g.control_dependencies(per_device):
             return g._create_op("NoOp", [], {}, scope)
+
+
+def _as_ops(inputs) -> list:
+    ops = []
+    for x in inputs:
+        for y in x if isinstance(x, (list, tuple)) else [x]:
+            if hasattr(y, "_as_graph_element") and not isinstance(y, (graph_lib.Tensor, graph_lib.Operation)):
+                y = y._as_graph_element()
+            ops.append(y.op if isinstance(y, graph_lib.Tensor) else y)
+    return ops
+
+
+def _no_op_after(g, device: str, deps: list, name: str):
+    # TF's ops.device('') keeps the enclosing device scope, where nanotf's '' resets it.
+    with g.control_dependencies(deps), g.device(device) if device else contextlib.nullcontext():
+        return g._create_op("NoOp", [], {}, name)

@@ -16,7 +16,6 @@ are sorted by checkpoint key, which fixes the data-file order.
 from __future__ import annotations
 
 import collections
-import contextlib
 
 from nanotf.framework import device as device_lib
 from nanotf.framework import graph as graph_lib
@@ -280,7 +279,7 @@ class BaseSaverBuilder:
                     shapes.append(shape.as_list() if shape.is_fully_defined() else apply_op("Shape", input=t))
             assign_ops.append(saveable.restore(all_tensors[idx : idx + len(saveable.specs)], shapes))
             idx += len(saveable.specs)
-        return _group_by_device(assign_ops, name)
+        return control_ops.group(*assign_ops, name=name)
 
     def _AddShardedSaveOps(self, filename_tensor, per_device):  # noqa: N802
         graph = graph_lib.get_default_graph()
@@ -325,7 +324,7 @@ class BaseSaverBuilder:
             with graph.device(device):
                 restores.append(self._AddRestoreOps(filename_tensor, saveables, restore_sequentially, reshape,
                                                     preferred_shard=shard, name="restore_shard"))  # fmt: skip
-        return _group_by_device(restores, "restore_all")
+        return control_ops.group(*restores, name="restore_all")
 
     def _GroupByDevices(self, saveables):  # noqa: N802
         per_device = collections.defaultdict(list)
@@ -384,27 +383,3 @@ def _with_dependencies(dependencies, output_tensor):
     with graph.name_scope("control_dependency") as scope:
         with graph.colocate_with(output_tensor.op), graph.control_dependencies(dependencies):
             return apply_op("Identity", input=output_tensor, name=scope)
-
-
-def _group_by_device(ops, name):
-    """TF's ``group``: one NoOp; ops on several devices get one ``<name>/NoOp[_k]`` per device first."""
-    by_device: dict = {}
-    for op in ops:
-        op = op.op if isinstance(op, Tensor) else op
-        by_device.setdefault(op.device, []).append(op)
-    graph = graph_lib.get_default_graph()
-    if len(by_device) <= 1:
-        with _on_device(graph, next(iter(by_device), "")):
-            return control_ops.group(*ops, name=name)
-    with graph.name_scope(name) as scope:
-        deps = []
-        for dev in sorted(by_device):
-            with _on_device(graph, dev):
-                deps.append(control_ops.group(*by_device[dev], name="NoOp"))
-        with graph.control_dependencies(deps):
-            return graph._create_op("NoOp", [], {}, scope)
-
-
-def _on_device(graph, dev: str):
-    # TF's ops.device("") keeps the enclosing device scope; nanotf's '' would reset it.
-    return graph.device(dev) if dev else contextlib.nullcontext()
