@@ -8,6 +8,8 @@ nanotf starts in the TF1 state.
 
 from __future__ import annotations
 
+from nanotf import errors
+
 _state = {"resource_variables": False}
 
 
@@ -30,7 +32,7 @@ def disable_eager_execution() -> None:
 
 
 def enable_eager_execution(*args, **kwargs) -> None:
-    raise NotImplementedError("nanotf runs TF1 graph mode only; eager execution is not available")
+    raise errors.UnimplementedError("nanotf runs TF1 graph mode only; eager execution is not available")
 
 
 def disable_v2_behavior() -> None:

@@ -14,6 +14,7 @@ import contextlib
 import re
 import threading
 
+from nanotf import errors
 from nanotf.framework import device as device_lib
 from nanotf.framework import dtypes
 from nanotf.framework import registry
@@ -416,7 +417,7 @@ class Graph:
     def device(self, device_name_or_function):
         """Records ``device`` on ops created inside (canonicalised, nested specs merge)."""
         if callable(device_name_or_function):
-            raise NotImplementedError("device functions are not supported by nanotf; pass a device string")
+            raise errors.UnimplementedError("device functions are not supported by nanotf; pass a device string")
         self._device_stack.append(device_name_or_function or "")
         try:
             yield

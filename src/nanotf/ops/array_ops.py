@@ -406,5 +406,5 @@ def broadcast_to(input, shape, name=None):  # noqa: A002
 
 def where(condition, x=None, y=None, name=None):
     if x is None or y is None:
-        raise NotImplementedError("tf.where with one argument is not supported yet")
+        raise errors.UnimplementedError("tf.where with one argument (the indices of true elements) is not supported yet; pass x and y")
     return apply_op("Select", condition=condition, t=x, e=y, name=name or "Select")

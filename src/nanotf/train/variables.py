@@ -19,6 +19,7 @@ meta graph import).
 
 from __future__ import annotations
 
+from nanotf import errors
 from nanotf.framework import behavior
 from nanotf.framework import graph as graph_lib
 from nanotf.framework import tensor_shape
@@ -356,7 +357,7 @@ class RefVariable(Variable):
                         name=name or "AssignSub")  # fmt: skip
 
     def count_up_to(self, limit):
-        raise NotImplementedError("count_up_to is not supported")
+        raise errors.UnimplementedError("count_up_to is not supported")
 
 
 def _class_attr(name: str):
