@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks_md import write_section
+
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,16 +228,6 @@ def render(all_results: dict[str, dict], args) -> str:
     return "\n".join(lines)
 
 
-def write_markdown(section: str, body: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# nanotf benchmarks\n\nMeasured on the project's 2-core machine.\n"
-    begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
-    block = f"{begin}\n{body}\n{end}"
-    if begin in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + f"\n\n## Checkpoint I/O\n\n{block}\n"
-    path.write_text(text)
 
 
 def main() -> int:
@@ -263,7 +255,7 @@ def main() -> int:
     table = render(all_results, args)
     print(table)
     if args.write_md:
-        write_markdown("checkpoint-io", table)
+        write_section("checkpoint-io", "Checkpoint I/O", table)
     return 0
 
 

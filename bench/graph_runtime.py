@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks_md import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = 710  # ~14 nodes per layer -> ~9,950 nodes
 
@@ -176,16 +178,6 @@ def render(res: dict, args) -> str:
     return "\n".join(lines)
 
 
-def write_markdown(section: str, body: str) -> None:
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text() if path.exists() else "# nanotf benchmarks\n\nMeasured on the project's 2-core machine.\n"
-    begin, end = f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
-    block = f"{begin}\n{body}\n{end}"
-    if begin in text:
-        text = text[: text.index(begin)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + f"\n\n## Graphs and sessions\n\n{block}\n"
-    path.write_text(text)
 
 
 def main() -> int:
@@ -211,7 +203,7 @@ def main() -> int:
     table = render(res, args)
     print(table)
     if args.write_md:
-        write_markdown("graph-runtime", table)
+        write_section("graph-runtime", "Graphs and sessions", table)
     return 0
 
 
