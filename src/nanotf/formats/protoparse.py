@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from ..errors import DataLossError
 
@@ -20,6 +20,8 @@ def parse_message(message: Message, data, what: str) -> Message:
     """
     try:
         message.ParseFromString(bytes(data))
-    except Exception:  # protobuf raises DecodeError or RuntimeError, depending on the backend
+    # The C (upb) backend raises DecodeError; the pure-Python one also raises
+    # RuntimeError (recursion) or ValueError (bad UTF-8, bad enum in a packed field).
+    except (DecodeError, RuntimeError, ValueError):
         raise DataLossError(f"{what} is not a valid {message.DESCRIPTOR.name}") from None
     return message
