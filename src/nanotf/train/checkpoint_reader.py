@@ -16,49 +16,13 @@ import warnings
 import numpy as np
 
 from ..errors import NotFoundError
-from ..formats import dtypes as wire_dtypes
 from ..formats.bundle import index_filename
 from ..formats.bundle_reader import BundleReader
 from ..formats.v1 import V1Reader, v1_files
+from ..framework import dtypes
 from .checkpoint_management import latest_checkpoint
 
 _FILE_SUFFIX = re.compile(r"(\.index|\.meta|\.data-\d{5}-of-\d{5})$")
-
-
-class CheckpointDType:
-    """A checkpoint tensor's dtype as ``get_variable_to_dtype_map`` returns it.
-
-    Stands in for ``tf.DType`` until ``nanotf.framework.dtypes`` provides one:
-    it has ``name`` and ``as_datatype_enum`` and compares equal to its name.
-    """
-
-    __slots__ = ("_wire",)
-
-    def __init__(self, wire: wire_dtypes.WireDType):
-        self._wire = wire
-
-    @property
-    def name(self) -> str:
-        return self._wire.name
-
-    @property
-    def as_datatype_enum(self) -> int:
-        return self._wire.enum
-
-    @property
-    def as_numpy_dtype(self):
-        return object if self._wire.numpy is None else self._wire.numpy.type
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, str):
-            return other == self.name
-        return getattr(other, "as_datatype_enum", None) == self.as_datatype_enum
-
-    def __hash__(self) -> int:
-        return hash(self._wire.enum)
-
-    def __repr__(self) -> str:
-        return f"tf.{self.name}"
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> str:
@@ -136,8 +100,8 @@ class CheckpointReader:
     def get_variable_to_shape_map(self) -> dict[str, list[int]]:
         return {name: list(self._reader.shape(name)) for name in self._names}
 
-    def get_variable_to_dtype_map(self) -> dict[str, CheckpointDType]:
-        return {name: CheckpointDType(self._reader.dtype(name)) for name in self._names}
+    def get_variable_to_dtype_map(self) -> dict[str, dtypes.DType]:
+        return {name: dtypes.as_dtype(self._reader.dtype(name).enum) for name in self._names}
 
     def debug_string(self) -> bytes:
         """``name (dtype) [dims]`` per tensor, sorted, as TensorFlow prints it."""
