@@ -41,6 +41,8 @@ from nanotf.ops.array_ops import *  # noqa: F403
 from nanotf.ops.array_ops import slice  # noqa: A004
 from nanotf.ops.control_ops import group
 from nanotf.ops.control_ops import no_op
+from nanotf.ops.control_ops import tuple  # noqa: A004
+from nanotf.ops.control_ops import with_dependencies
 from nanotf.ops.math_ops import *  # noqa: F403
 from nanotf.ops.math_ops import abs  # noqa: A004
 from nanotf.ops.math_ops import pow  # noqa: A004
@@ -63,6 +65,8 @@ from nanotf.protos.tensor_pb2 import TensorProto
 from nanotf.runtime.session import InteractiveSession
 from nanotf.runtime.session import Session
 from nanotf.runtime.session import get_default_session
+from nanotf.train.gradients import AggregationMethod
+from nanotf.train.gradients import gradients
 from nanotf.train.initializers import *  # noqa: F403
 from nanotf.train.variable_scope import AUTO_REUSE
 from nanotf.train.variable_scope import get_variable

@@ -52,7 +52,7 @@ register_op("Placeholder", [], ["output: dtype"], ["dtype: type", f"shape: shape
 register_op("PlaceholderWithDefault", ["input: dtype"], ["output: dtype"], ["dtype: type", "shape: shape"],
             shape=lambda op: [TensorShape(op.get_attr("shape"))], kernel=lambda attrs, x: x)  # fmt: skip
 register_op("Identity", ["input: T"], ["output: T"], ["T: type"], shape=common_shapes.same_as_input,
-            kernel=lambda attrs, x: x)  # fmt: skip
+            kernel=lambda attrs, x: x, grad=lambda op, grad: [grad])  # fmt: skip
 register_op("StopGradient", ["input: T"], ["output: T"], ["T: type"], shape=common_shapes.same_as_input,
             kernel=lambda attrs, x: x, grad=NOT_DIFFERENTIABLE)  # fmt: skip
 

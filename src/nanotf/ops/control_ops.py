@@ -6,6 +6,7 @@ keeps a slot for them (see runtime/executor.py).
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 
 from nanotf.framework import graph as graph_lib
@@ -52,7 +53,7 @@ def group(*inputs, name=None):
 def _as_ops(inputs) -> list:
     ops = []
     for x in inputs:
-        for y in x if isinstance(x, (list, tuple)) else [x]:
+        for y in x if isinstance(x, (list, builtins.tuple)) else [x]:
             if hasattr(y, "_as_graph_element") and not isinstance(y, (graph_lib.Tensor, graph_lib.Operation)):
                 y = y._as_graph_element()
             ops.append(y.op if isinstance(y, graph_lib.Tensor) else y)
@@ -63,3 +64,35 @@ def _no_op_after(g, device: str, deps: list, name: str):
     # TF's ops.device('') keeps the enclosing device scope, where nanotf's '' resets it.
     with g.control_dependencies(deps), g.device(device) if device else contextlib.nullcontext():
         return g._create_op("NoOp", [], {}, name)
+
+
+def with_dependencies(dependencies, output_tensor, name=None):
+    """``output_tensor`` passed through an ``Identity`` that runs after ``dependencies``.
+
+    Args:
+        dependencies: ops (or tensors) that must run first.
+        output_tensor: the tensor to forward.
+        name: the Identity's name (default ``control_dependency``).
+
+    Returns:
+        The Identity's output, colocated with ``output_tensor``.
+    """
+    g = output_tensor.graph
+    with g.as_default(), g.name_scope(name or "control_dependency") as scope:
+        with g.colocate_with(output_tensor.op), g.control_dependencies(_as_ops(dependencies)):
+            return g._create_op("Identity", [output_tensor], {"T": output_tensor.dtype.base_dtype}, scope).outputs[0]
+
+
+def tuple(tensors, name=None, control_inputs=None):  # noqa: A001 - TensorFlow's name
+    """The ``tensors`` (None entries kept), each available only after all of them are computed.
+
+    Built as TF's ``tf.tuple``: one ``group_deps`` NoOp over the tensors' ops
+    (and ``control_inputs``), then one ``control_dependency`` Identity per tensor.
+    """
+    present = [t for t in tensors if t is not None]
+    if not present:
+        return list(tensors)
+    g = present[0].graph
+    with g.as_default(), g.name_scope(name or "tuple"):
+        gate = group(*[t.op for t in present], *(control_inputs or []))
+        return [None if t is None else with_dependencies([gate], t) for t in tensors]

@@ -17,12 +17,14 @@ from nanotf.framework import dtypes
 from nanotf.framework.op_def_library import apply_op
 from nanotf.framework.op_def_library import convert_to_tensor
 from nanotf.framework.registry import NOT_DIFFERENTIABLE
+from nanotf.framework.registry import register_gradient
 from nanotf.framework.registry import register_op
 from nanotf.framework.tensor_shape import TensorShape
 from nanotf.ops._types import FLOAT_COMPLEX
 from nanotf.ops._types import INDEX
 from nanotf.ops._types import NUMBER
 from nanotf.ops._types import REAL_NUMBER
+from nanotf.ops.gradient_util import unbroadcast
 
 _ARITH = "{bfloat16, half, float, double, uint8, int8, uint16, int16, int32, uint32, uint64, int64, complex64, complex128}"
 _MINMAX = "{bfloat16, half, float, double, int8, uint8, int16, uint16, int32, uint32, int64, uint64}"
@@ -78,6 +80,22 @@ _binary("Minimum", _MINMAX, np.minimum)
 _binary("Pow", "{bfloat16, float, half, double, int8, int16, int32, int64, complex64, complex128}", np.power)
 _binary("SquaredDifference", "{bfloat16, half, float, double, int32, int64, complex64, complex128}",
         lambda x, y: np.square(x - y), is_commutative=True)  # fmt: skip
+
+
+@register_gradient("AddV2")
+def _add_grad(op, grad):
+    return unbroadcast(op, grad, grad)
+
+
+@register_gradient("Sub")
+def _sub_grad(op, grad):
+    return unbroadcast(op, grad, apply_op("Neg", x=grad, name="Neg"))
+
+
+@register_gradient("Mul")
+def _mul_grad(op, grad):
+    x, y = op.inputs
+    return unbroadcast(op, apply_op("Mul", x=grad, y=y, name="Mul"), apply_op("Mul", x=x, y=grad, name="Mul_1"))
 
 
 def _unary(name, types, fn):
@@ -159,6 +177,24 @@ register_op(
      "grad_a: bool = false", "grad_b: bool = false"],
     shape=_matmul_shape, kernel=_matmul,
 )  # fmt: skip
+
+
+@register_gradient("MatMul")
+def _matmul_grad(op, grad):
+    # d(a@b): grad@b.T and a.T@grad, with the transposes folded into MatMul's attrs as TF does.
+    a, b = op.inputs
+    ta, tb = op.get_attr("transpose_a"), op.get_attr("transpose_b")
+
+    def mm(x, y, tx, ty, name, **flag):
+        return apply_op("MatMul", a=x, b=y, transpose_a=tx, transpose_b=ty, name=name, **flag)
+
+    if not ta and not tb:
+        return [mm(grad, b, False, True, "MatMul", grad_a=True), mm(a, grad, True, False, "MatMul_1", grad_b=True)]
+    if not ta:
+        return [mm(grad, b, False, False, "MatMul", grad_a=True), mm(grad, a, True, False, "MatMul_1", grad_b=True)]
+    if not tb:
+        return [mm(b, grad, False, True, "MatMul", grad_a=True), mm(a, grad, False, False, "MatMul_1", grad_b=True)]
+    return [mm(b, grad, True, True, "MatMul", grad_a=True), mm(grad, a, True, True, "MatMul_1", grad_b=True)]
 
 
 def _batch_matmul(attrs, x, y):
