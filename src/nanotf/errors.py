@@ -26,6 +26,8 @@ __all__ = [
     "UnavailableError",
     "DataLossError",
     "UnauthenticatedError",
+    "UnregisteredOpError",
+    "UnregisteredOpWarning",
 ]
 
 
@@ -76,3 +78,33 @@ InternalError = _error("InternalError", 13, "An internal invariant of nanotf bro
 UnavailableError = _error("UnavailableError", 14, "A service is unavailable.")
 DataLossError = _error("DataLossError", 15, "A file is truncated or corrupted.")
 UnauthenticatedError = _error("UnauthenticatedError", 16, "Missing credentials.")
+
+
+class UnregisteredOpError(NotFoundError):
+    """A graph needs op types nanotf does not implement (TensorFlow: "Op type not registered").
+
+    Raised by a strict import and by ``Session.run`` before anything runs.
+
+    Attributes:
+        nodes: {op type: [names of the nodes of that type]}, every one involved.
+        op_types: the op types, sorted.
+    """
+
+    def __init__(self, message: str, nodes: dict):
+        super().__init__(None, None, message)
+        self.nodes = nodes
+        self.op_types = sorted(nodes)
+
+
+class UnregisteredOpWarning(UserWarning):
+    """An imported graph uses op types nanotf does not implement; the parts needing them cannot run.
+
+    Attributes:
+        nodes: {op type: [names of the imported nodes of that type]}.
+        op_types: the op types, sorted.
+    """
+
+    def __init__(self, message: str, nodes: dict):
+        super().__init__(message)
+        self.nodes = nodes
+        self.op_types = sorted(nodes)

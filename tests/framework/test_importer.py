@@ -1,4 +1,4 @@
-"""import_graph_def: prefixes, input_map, return_elements, defaults, unknown op types."""
+"""import_graph_def: prefixes, input_map, return_elements, defaults, strict mode for unknown op types."""
 
 import pytest
 
@@ -55,15 +55,16 @@ def test_missing_attrs_get_defaults():
         assert g.get_operation_by_name("bias").get_attr("container") == b""
 
 
-def test_all_unknown_op_types_reported_at_once():
+def test_strict_import_reports_all_unknown_op_types_at_once():
     gd = _seed_graph_def()
     gd.node[0].op = "FancyOp"
     gd.node[1].op = "OtherOp"
     gd.node[2].op = "FancyOp"
     g = tf.Graph()
     with g.as_default(), pytest.raises(UnregisteredOpError) as info:
-        tf.import_graph_def(gd)
+        tf.import_graph_def(gd, allow_unregistered=False)
     assert info.value.op_types == ["FancyOp", "OtherOp"]
+    assert info.value.nodes == {"FancyOp": [gd.node[0].name, gd.node[2].name], "OtherOp": [gd.node[1].name]}
     assert isinstance(info.value, tf.errors.NotFoundError)
     assert "FancyOp" in str(info.value) and "OtherOp" in str(info.value)
     assert g.get_operations() == []  # nothing half-imported

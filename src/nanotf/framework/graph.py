@@ -73,6 +73,10 @@ class Graph:
         self.seed = None
         self._seed_offset = 0  # op seeds handed to random ops with only a graph-level seed
         self._attr_scope: dict[str, graph_pb2.AttrValue] = {}
+        # The cond branch or while loop being built; it sees every new op (ops/control_flow_context.py).
+        self._control_flow_context = None
+        # OpDefs of op types nanotf does not register, carried from imported meta graphs (see importer.py).
+        self._unregistered_op_defs: dict[str, graph_pb2.OpDef] = {}
         self._lock = threading.RLock()
 
     # -- naming -----------------------------------------------------------
@@ -212,8 +216,6 @@ class Graph:
         reg = registry.get(op_type)
         full_attrs = _complete_attrs(reg, attrs, name)
         name = name[:-1] if name.endswith("/") else self.unique_name(name)
-        if not _VALID_OP_NAME.match(name):
-            raise ValueError(f"'{name}' is not a valid node name")
         out_dtypes = _output_dtypes(reg.op_def, full_attrs, name)
         for key, value in self._attr_scope.items():
             full_attrs.setdefault(key, value)
@@ -222,20 +224,38 @@ class Graph:
             full_attrs["_class"] = to_attr_value(colocate.colocation_groups(), "list(string)")
         controls = list(control_inputs) + self._current_control_dependencies(inputs)
         dev = device if device is not None else device_lib.merge_stack(self._device_stack)
-        with self._lock:
-            op = Operation(self, name, op_type, inputs, full_attrs, [], dev, reg, out_dtypes)
-            op._add_control_inputs(controls)
-            self._ops.append(op)
-            self._by_name[name] = op
-            self._names_in_use.setdefault(name.lower(), 1)
-            self._version += 1
-            for t in inputs:
-                t.op._consumers.append(op)
-            for block in self._control_stack:
-                block.created.add(op)
+        op = self._add_op(Operation(self, name, op_type, inputs, full_attrs, [], dev, reg, out_dtypes), controls)
         if reg.shape is not None:
             for t, shape in zip(op._outputs, reg.shape(op)):
                 t._shape = tensor_shape.as_shape(shape)
+        if self._control_flow_context is not None:
+            self._control_flow_context.add_op(op)
+        return op
+
+    def _add_op(self, op: Operation, control_inputs) -> Operation:
+        """Enters a new ``op`` (named, attrs complete) into the graph: its name, consumers and control edges.
+
+        ``_create_op`` builds ops of registered types; the importer also adds
+        ops of types nanotf does not register, which have no OpDef to build from.
+
+        Raises:
+            RuntimeError: if the graph is finalized.
+            ValueError: if the op's name is not a valid node name.
+        """
+        if self._finalized:
+            raise RuntimeError("Graph is finalized and cannot be modified.")
+        if not _VALID_OP_NAME.match(op._name):
+            raise ValueError(f"'{op._name}' is not a valid node name")
+        with self._lock:
+            op._add_control_inputs(control_inputs)
+            self._ops.append(op)
+            self._by_name[op._name] = op
+            self._names_in_use.setdefault(op._name.lower(), 1)
+            self._version += 1
+            for t in op._inputs:
+                t.op._consumers.append(op)
+            for block in self._control_stack:
+                block.created.add(op)
         return op
 
     def _current_control_dependencies(self, inputs) -> list[Operation]:
@@ -260,13 +280,15 @@ class Graph:
 
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs):
-        """Ops created inside depend on ``control_inputs`` (None clears the stack)."""
+        """Ops created inside depend on ``control_inputs`` (None clears the stack and the cond/while context)."""
         if control_inputs is None:
-            saved, self._control_stack = self._control_stack, []
+            # As TF, this also leaves any cond/while context: ops made here are outside it.
+            saved = self._control_stack, self._control_flow_context
+            self._control_stack, self._control_flow_context = [], None
             try:
                 yield
             finally:
-                self._control_stack = saved
+                self._control_stack, self._control_flow_context = saved
             return
         ops = []
         for c in control_inputs:

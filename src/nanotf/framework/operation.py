@@ -1,7 +1,11 @@
 """``Operation``: one node of a graph, its attrs, inputs and outputs.
 
 Operations are made by ``Graph._create_op`` (never directly) and know their
-registration, so ``op_def`` and shape functions come from the registry.
+registration, so ``op_def`` and shape functions come from the registry. An op
+imported from a GraphDef whose type nanotf does not register has no
+registration: it keeps its NodeDef's attrs as they were, its ``op_def`` is the
+one its meta graph carried, if any, and an output whose dtype the import could
+not work out has dtype None (see importer.py).
 """
 
 from __future__ import annotations
@@ -43,7 +47,13 @@ class Operation:
     outputs = property(lambda self: list(self._outputs))
     inputs = property(lambda self: list(self._inputs))
     control_inputs = property(lambda self: list(self._control_inputs))
-    op_def = property(lambda self: self._reg.op_def)
+
+    @property
+    def op_def(self):
+        """The ``OpDef`` of this op's type; None for an unregistered type whose import carried none."""
+        if self._reg is not None:
+            return self._reg.op_def
+        return self._graph._unregistered_op_defs.get(self._type)
 
     def values(self):
         return tuple(self._outputs)

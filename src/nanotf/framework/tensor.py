@@ -62,7 +62,9 @@ class Tensor:
         return session_hook.run_in_default_session(self, feed_dict, self.graph, session)
 
     def __repr__(self):
-        return f"<tf.Tensor '{self.name}' shape={self._shape} dtype={self._dtype.name}>"
+        # dtype is None only for an output of an imported op nanotf does not register (see importer.py).
+        dtype = self._dtype.name if self._dtype is not None else "unknown"
+        return f"<tf.Tensor '{self.name}' shape={self._shape} dtype={dtype}>"
 
     __str__ = __repr__
 

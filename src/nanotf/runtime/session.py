@@ -4,7 +4,9 @@
 lists/tuples/dicts/namedtuples) to graph elements, converts feeds to the fed
 tensor's dtype and checks their shapes, then runs a cached ``Plan``; results
 come back in the fetch structure, as NumPy arrays (0-d as NumPy scalars, as
-TensorFlow returns them), ops as None.
+TensorFlow returns them), ops as None. Before a plan is built, the ops it
+would need are checked against the op types nanotf implements (an imported
+graph may contain others), so such a run fails before anything executes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import numpy as np
 
 
+from nanotf.framework import op_support
 from nanotf.framework import session_hook
 from nanotf.framework import tensor_util
 from nanotf.framework.graph import Graph
@@ -136,6 +139,8 @@ class Session:
         Raises:
             RuntimeError: if the session is closed.
             ValueError / TypeError: for bad fetches or feeds, as TF.
+            UnregisteredOpError: if the fetches need nodes of op types nanotf
+                does not implement (listed per fetch); nothing has run then.
             OpError subclasses: from the kernels (e.g. FailedPreconditionError
                 for an uninitialised variable).
         """
@@ -149,6 +154,7 @@ class Session:
         key = (tensors, targets, tuple(feed_tensors), self._graph._version)
         plan = self._plans.get(key)
         if plan is None:
+            op_support.check_runnable(mapper.elements, feed_tensors)
             plan = self._plans[key] = self._executor.plan(tensors, targets, feed_tensors)
         fetched = iter(self._executor.run(plan, feed_values))
         values = [None if isinstance(e, Operation) else _to_result(next(fetched)) for e in mapper.elements]
@@ -168,7 +174,8 @@ class Session:
                     "The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
                     "Python scalars, strings, lists, numpy ndarrays, or TensorHandles."
                 )
-            dtype = tensor.dtype.base_dtype
+            # None: an output of an imported op nanotf does not register; TF's default types apply.
+            dtype = tensor.dtype.base_dtype if tensor.dtype is not None else None
             try:
                 array = tensor_util.to_numpy(value, dtype)
             except TypeError as err:
