@@ -11,82 +11,49 @@ Values are NumPy arrays, except a ``VariableV2`` output (a ``VariableRef``)
 which is dereferenced for every consumer whose input is not ref-typed, and
 resource handles (0-d object arrays).
 
-Dead tensors (Switch/Merge) will slot in here: a ``DEAD`` sentinel value and
-a registration flag for ops that accept dead inputs; ops with a dead input and
-no such flag produce ``DEAD`` on every output.
+A plan whose ops include TF1 control flow (``Switch``/``Merge``, while-loop
+frames; see ops/control_flow_ops.py) has dead tensors and cycles, so it is
+run by the dataflow executor (runtime/dataflow.py) instead; every other plan
+keeps the single topological pass.
 """
 
 from __future__ import annotations
 
 import heapq
 
-
 from nanotf import errors
-from nanotf.framework import registry
-from nanotf.framework.attr_value import from_attr_value
-from nanotf.framework.tensor_util import make_ndarray
+from nanotf.ops.control_flow_ops import CONTROL_FLOW_TYPES
+from nanotf.runtime import dataflow
+from nanotf.runtime.steps import NUMPY_ERRORS
+from nanotf.runtime.steps import invalid_argument
+from nanotf.runtime.steps import kernel_setup
+from nanotf.runtime.steps import needed_ops
 from nanotf.runtime.variable_store import VariableRef
 from nanotf.runtime.variable_store import VariableStore
 
 __all__ = ["Plan", "Executor"]
 
 
-class _KernelContext:
-    """What a stateful kernel sees: its op name, the variable store, its random stream."""
-
-    __slots__ = ("name", "store")
-
-    def __init__(self, name: str, store: VariableStore):
-        self.name = name
-        self.store = store
-
-    def random_stream(self, seed: int, seed2: int):
-        return self.store.random_stream(self.name, seed, seed2)
-
-
 class _Step:
     __slots__ = ("op", "kernel", "attrs", "inputs", "deref", "outputs", "ctx", "const")
 
-    def __init__(self, op, kernel, attrs, inputs, deref, outputs, ctx, const):
-        self.op, self.kernel, self.attrs = op, kernel, attrs
-        self.inputs, self.deref, self.outputs, self.ctx, self.const = inputs, deref, outputs, ctx, const
+    def __init__(self, op, setup, inputs, outputs):
+        self.op, self.kernel, self.attrs = op, setup.kernel, setup.attrs
+        self.inputs, self.deref, self.outputs, self.ctx, self.const = inputs, setup.deref, outputs, setup.ctx, setup.const
 
 
 class Plan:
-    """The ordered steps for one signature of ``run`` (see module docstring)."""
+    """The ordered steps for one signature of ``run`` (see module docstring).
 
-    def __init__(self, steps, n_slots, feed_slots, fetch_slots):
+    ``dataflow`` is set instead of ``steps`` for plans with control flow.
+    """
+
+    def __init__(self, steps, n_slots, feed_slots, fetch_slots, dataflow_plan=None):
         self.steps = steps
         self.n_slots = n_slots
         self.feed_slots = feed_slots
         self.fetch_slots = fetch_slots
-
-
-def _flat_input_is_ref(op) -> list:
-    """For each flat input of ``op``: does the OpDef take it by reference?"""
-    flags = []
-    for arg in op.op_def.input_arg:
-        if arg.number_attr:
-            n = op._attrs[arg.number_attr].i
-        elif arg.type_list_attr:
-            n = len(op._attrs[arg.type_list_attr].list.type)
-        else:
-            n = 1
-        flags.extend([arg.is_ref] * n)
-    return flags
-
-
-def _needed_ops(fetches, targets, feeds) -> set:
-    needed = set()
-    stack = [t.op for t in fetches if t not in feeds] + list(targets)
-    while stack:
-        op = stack.pop()
-        if op in needed:
-            continue
-        needed.add(op)
-        stack.extend(t.op for t in op._inputs if t not in feeds)
-        stack.extend(op._control_inputs)
-    return needed
+        self.dataflow = dataflow_plan
 
 
 def _topological(needed: set, feeds) -> list:
@@ -124,7 +91,10 @@ class Executor:
     def plan(self, fetches, targets, feeds) -> Plan:
         """Builds the plan for fetch tensors, target ops and fed tensors (all of this graph)."""
         feed_set = set(feeds)
-        order = _topological(_needed_ops(fetches, targets, feed_set), feed_set)
+        needed = needed_ops(fetches, targets, feed_set)
+        if any(op._type in CONTROL_FLOW_TYPES for op in needed):
+            return Plan(None, 0, None, None, dataflow.DataflowPlan(needed, fetches, feeds, self._store))
+        order = _topological(needed, feed_set)
         slots: dict = {}
 
         def slot(t):
@@ -136,25 +106,15 @@ class Executor:
         feed_slots = [slot(t) for t in feeds]
         steps = []
         for op in order:
-            reg = registry.get(op.type)
-            if reg.kernel is None:
-                raise errors.UnimplementedError(f"nanotf has no kernel for op type {op.type} (node {op.name})")
-            attrs = {k: from_attr_value(v) for k, v in op._attrs.items() if not k.startswith("_")}
-            is_ref = _flat_input_is_ref(op)
-            inputs = [slot(t) for t in op._inputs]
-            deref = [t.dtype.is_ref_dtype and not r for t, r in zip(op._inputs, is_ref)]
-            outputs = [slot(t) for t in op._outputs]
-            ctx = _KernelContext(op.name, self._store) if reg.uses_store else None
-            const = None
-            if op.type == "Const":
-                const = make_ndarray(op._attrs["value"].tensor)
-                const.flags.writeable = False
-            steps.append(_Step(op, reg.kernel, attrs, inputs, deref if any(deref) else None, outputs, ctx, const))
+            setup = kernel_setup(op, self._store)
+            steps.append(_Step(op, setup, [slot(t) for t in op._inputs], [slot(t) for t in op._outputs]))
         fetch_slots = [slot(t) for t in fetches]
         return Plan(steps, len(slots), feed_slots, fetch_slots)
 
     def run(self, plan: Plan, feed_values) -> list:
         """Executes ``plan`` with values for its feeds; returns the fetched values."""
+        if plan.dataflow is not None:
+            return plan.dataflow.run(feed_values)
         values = [None] * plan.n_slots
         for s, v in zip(plan.feed_slots, feed_values):
             values[s] = v
@@ -174,10 +134,8 @@ class Executor:
                 if err.op is None:
                     err.op = step.op
                 raise
-            except (ValueError, TypeError, IndexError, ArithmeticError) as err:
-                raise errors.InvalidArgumentError(
-                    None, step.op, f"{err} (node {step.op.name}, op {step.op.type})"
-                ) from err
+            except NUMPY_ERRORS as err:
+                raise invalid_argument(err, step.op) from err
             outs = step.outputs
             if len(outs) == 1:
                 values[outs[0]] = out
