@@ -13,6 +13,11 @@ gradient at the broadcast output shape and calls ``unbroadcast``, which sums
 over the broadcast axes and reshapes back to each input's shape. Axes are
 decided at graph-build time when the static shapes allow it, otherwise by a
 ``BroadcastGradientArgs`` op at run time (as TensorFlow does).
+
+Reductions need the reduced shape with the reduced axes kept as 1
+(``reduced_shape``): a constant when the shapes and axes are known, a little
+arithmetic on the run-time ``Shape`` when only the rank is, and TensorFlow's
+``DynamicStitch`` construction only when the axes or the rank are unknown.
 """
 
 from __future__ import annotations
@@ -20,10 +25,14 @@ from __future__ import annotations
 import numpy as np
 
 from nanotf.framework import dtypes
+from nanotf.framework.common_shapes import constant_value
 from nanotf.framework.op_def_library import apply_op
 from nanotf.framework.op_def_library import constant
 
-__all__ = ["shape_of", "unbroadcast", "reduce_to_shape", "static_reduction_axes"]
+__all__ = [
+    "conj", "ones_like", "reduce_to_shape", "reduced_shape", "shape_of", "static_axes", "static_reduction_axes",
+    "sum_to", "unbroadcast", "zeros_like",
+]  # fmt: skip
 
 
 def shape_of(x, name: str = "Shape"):
@@ -90,3 +99,73 @@ def unbroadcast(op, grad_x, grad_y):
         gy = apply_op("Reshape", tensor=apply_op("Sum", input=grad_y, reduction_indices=r1, keep_dims=False, name="Sum_1"),
                       shape=sy, name="Reshape_1")  # fmt: skip
     return [gx, gy]
+
+
+def sum_to(grad, x, name_suffix: str = ""):
+    """Sums ``grad`` (shaped like a broadcast of ``x``) down to ``x``'s shape."""
+    axes = static_reduction_axes(x.shape, grad.shape)
+    if axes is not None:
+        return reduce_to_shape(grad, x, axes, name_suffix)
+    sx = apply_op("Shape", input=x, out_type=dtypes.int32, name="Shape" + name_suffix)
+    sg = apply_op("Shape", input=grad, out_type=dtypes.int32, name="Shape_g" + name_suffix)
+    rx, _ = apply_op("BroadcastGradientArgs", s0=sx, s1=sg, name="BroadcastGradientArgs" + name_suffix)
+    total = apply_op("Sum", input=grad, reduction_indices=rx, keep_dims=False, name="Sum" + name_suffix)
+    return apply_op("Reshape", tensor=total, shape=sx, name="Reshape" + name_suffix)
+
+
+def static_axes(axis, rank: int | None) -> list[int] | None:
+    """The reduction axes in tensor ``axis`` as non-negative ints (in order, no repeats), or None if unknown."""
+    value = constant_value(axis)
+    if value is None or rank is None:
+        return None
+    axes = []
+    for a in np.asarray(value).reshape(-1).tolist():
+        a = a % rank if rank else 0
+        if a not in axes:
+            axes.append(a)
+    return axes
+
+
+def reduced_shape(x, axis):
+    """``x``'s shape with the axes in tensor ``axis`` set to 1 (a reduction's ``keep_dims`` shape), int32."""
+    rank = x.shape.ndims
+    axes = static_axes(axis, rank)
+    if axes is not None:
+        dims = [1 if i in axes else d for i, d in enumerate(x.shape.as_list())]
+        unknown = dims.count(None)
+        if unknown == 0 or (unknown == 1 and all(dims[i] for i in range(rank) if dims[i] is not None)):
+            # A single unknown size is implied by the element count (no size 0 beside it).
+            return constant(np.array([-1 if d is None else d for d in dims], np.int32), name="reduced_shape")
+        # Known rank: keep the run-time sizes and set the reduced axes to 1.
+        keep = np.array([0 if i in axes else 1 for i in range(rank)], np.int32)
+        kept = apply_op("Mul", x=shape_of(x), y=keep, name="mul")
+        return apply_op("AddV2", x=kept, y=1 - keep, name="add")
+    # Axes or rank known only at run time: TensorFlow's construction.
+    shape = apply_op("Shape", input=x, out_type=dtypes.int32, name="Shape")
+    if axis.dtype.base_dtype != dtypes.int32:
+        axis = apply_op("Cast", x=axis, DstT=dtypes.int32, Truncate=False, name="Cast")
+    size = apply_op("Size", input=shape, out_type=dtypes.int32, name="Size")
+    axis = apply_op("FloorMod", x=apply_op("AddV2", x=axis, y=size, name="add"), y=size, name="mod")
+    ones = apply_op("Fill", dims=apply_op("Shape", input=axis, out_type=dtypes.int32, name="Shape_1"),
+                    value=np.int32(1), name="ones")  # fmt: skip
+    indices = [apply_op("Range", start=np.int32(0), limit=size, delta=np.int32(1), name="range"), axis]
+    return apply_op("DynamicStitch", indices=indices, data=[shape, ones], name="DynamicStitch")
+
+
+def conj(x):
+    """``x`` for real tensors, its ``Conj`` for complex ones (as TF's gradients conjugate)."""
+    return apply_op("Conj", input=x, name="Conj") if x.dtype.base_dtype.is_complex else x
+
+
+def zeros_like(x, name: str = "zeros_like"):
+    """Zeros shaped like ``x``: a ``Const`` when the shape is static, else ``ZerosLike``."""
+    if x.shape.is_fully_defined():
+        return constant(0, dtype=x.dtype.base_dtype, shape=x.shape.as_list(), name=name)
+    return apply_op("ZerosLike", x=x, name=name)
+
+
+def ones_like(x, name: str = "ones_like"):
+    """Ones shaped like ``x``: a ``Const`` when the shape is static, else ``OnesLike``."""
+    if x.shape.is_fully_defined():
+        return constant(1, dtype=x.dtype.base_dtype, shape=x.shape.as_list(), name=name)
+    return apply_op("OnesLike", x=x, name=name)

@@ -1,8 +1,14 @@
-"""Math ops: elementwise arithmetic and comparisons, MatMul, reductions, Cast, Range.
+"""Math ops: binary elementwise arithmetic, comparisons, Cast, AddN, Range; and the math API.
+
+The family is split by kind: this module (binary elementwise ops and the
+odd ones out), ``unary_ops`` (unary elementwise ops and their ``*Grad``
+ops), ``reduction_ops`` (Sum, Mean, ..., ArgMax, Cumsum) and ``matmul_ops``.
+This module re-exports all of their Python API, which ``nanotf`` exposes.
 
 Kernels keep TensorFlow's dtype semantics: the output has the OpDef's type
-(float32 stays float32, int32 sums stay int32), integer ``Div`` truncates
-toward zero while ``FloorDiv``/``FloorMod`` floor, and comparisons give bool.
+(float32 stays float32, int32 sums stay int32), integer ``Div``/``TruncateDiv``
+and ``Mod``/``TruncateMod`` truncate toward zero while ``FloorDiv``/``FloorMod``
+floor, integer division by zero is an error, and comparisons give bool.
 """
 
 from __future__ import annotations
@@ -14,21 +20,43 @@ import numpy as np
 from nanotf import errors
 from nanotf.framework import common_shapes
 from nanotf.framework import dtypes
+from nanotf.framework.graph import name_scope
 from nanotf.framework.op_def_library import apply_op
+from nanotf.framework.op_def_library import constant
 from nanotf.framework.op_def_library import convert_to_tensor
+from nanotf.framework.op_def_library import truediv as _truediv
 from nanotf.framework.registry import NOT_DIFFERENTIABLE
-from nanotf.framework.registry import register_gradient
 from nanotf.framework.registry import register_op
 from nanotf.framework.tensor_shape import TensorShape
-from nanotf.ops._types import FLOAT_COMPLEX
-from nanotf.ops._types import INDEX
+from nanotf.ops import matmul_ops
+from nanotf.ops import reduction_ops
+from nanotf.ops import unary_ops
+from nanotf.ops._api import elementwise_api
 from nanotf.ops._types import NUMBER
 from nanotf.ops._types import REAL_NUMBER
+from nanotf.ops.gradient_util import conj
+from nanotf.ops.gradient_util import ones_like
 from nanotf.ops.gradient_util import unbroadcast
+from nanotf.ops.gradient_util import zeros_like
+from nanotf.ops.matmul_ops import *  # noqa: F403 - re-exported API
+from nanotf.ops.reduction_ops import *  # noqa: F403
+from nanotf.ops.unary_ops import *  # noqa: F403
 
-_ARITH = "{bfloat16, half, float, double, uint8, int8, uint16, int16, int32, uint32, uint64, int64, complex64, complex128}"
+# The top-level (tf.*) API of this module; multiply_no_nan exists only as tf.math.multiply_no_nan.
+__all__ = [
+    "add", "add_n", "cast", "div", "div_no_nan", "divide", "equal", "floor_div", "floordiv", "floormod", "greater",
+    "greater_equal", "less", "less_equal", "logical_and", "logical_not", "logical_or", "logical_xor", "maximum",
+    "minimum", "mod", "multiply", "not_equal", "pow", "range", "realdiv", "scalar_mul", "squared_difference",
+    "subtract", "to_double", "to_float", "to_int32", "to_int64", "truediv", "truncatediv", "truncatemod",
+]  # fmt: skip
+__all__ += unary_ops.__all__
+__all__ += reduction_ops.__all__
+__all__ += matmul_ops.__all__
+
+_ARITH = ("{bfloat16, half, float, double, uint8, int8, uint16, int16, int32, uint32, uint64, int64, complex64, "
+          "complex128}")  # fmt: skip
 _MINMAX = "{bfloat16, half, float, double, int8, uint8, int16, uint16, int32, uint32, int64, uint64}"
-_SIGNED = "{bfloat16, half, float, double, int8, int16, int32, int64, complex64, complex128}"
+_NO_NAN = "{bfloat16, half, float, double, complex64, complex128}"
 
 
 def _broadcast(op):
@@ -37,93 +65,183 @@ def _broadcast(op):
 
 def _typed(fn):
     # Wrap a NumPy ufunc so the result keeps the input dtype (NumPy may promote 0-d operands).
+    # Float results follow IEEE quietly (inf, nan), as TF's kernels do, without NumPy's warnings.
     def kernel(attrs, x, y):
-        out = fn(x, y)
-        return np.asarray(out, dtype=x.dtype) if out.dtype != x.dtype else out
+        with np.errstate(all="ignore"):
+            out = np.asarray(fn(x, y))
+        return out.astype(x.dtype) if out.dtype != x.dtype else out
 
     return kernel
 
 
-def _int_div(x, y):
-    if x.dtype.kind in "iu":
-        if np.any(y == 0):
-            raise errors.InvalidArgumentError("Integer division by zero")
-        q = np.abs(x) // np.abs(y)
-        return np.where((x < 0) != (y < 0), -q, q).astype(x.dtype)
-    return np.true_divide(x, y).astype(x.dtype)
+def _check_int_divisor(x, y):
+    # Every divisor entry reaches some output entry unless the output is empty.
+    if x.dtype.kind in "iu" and np.broadcast(x, y).size and np.any(y == 0):
+        raise errors.InvalidArgumentError("Integer division by zero")
+
+
+def _trunc_div(x, y):
+    if x.dtype.kind not in "iu":
+        return np.true_divide(x, y)
+    _check_int_divisor(x, y)
+    q = np.abs(x) // np.abs(y)
+    return np.where((x < 0) != (y < 0), -q, q)
 
 
 def _floor_div(x, y):
-    if x.dtype.kind in "iu" and np.any(y == 0):
-        raise errors.InvalidArgumentError("Integer division by zero")
-    return np.floor_divide(x, y) if x.dtype.kind in "iu" else np.floor(np.true_divide(x, y)).astype(x.dtype)
+    if x.dtype.kind not in "iu":
+        return np.floor(np.true_divide(x, y))
+    _check_int_divisor(x, y)
+    return np.floor_divide(x, y)
 
 
-def _binary(name, types, fn, **flags):
-    register_op(name, ["x: T", "y: T"], ["z: T"], [f"T: {types}"], shape=_broadcast, kernel=_typed(fn), **flags)
+def _floor_mod(x, y):
+    _check_int_divisor(x, y)
+    return np.mod(x, y)
 
 
-_binary("AddV2", "{bfloat16, half, float, double, uint8, uint16, uint32, uint64, int8, int16, int32, int64, complex64, complex128}",
-        np.add, is_commutative=True, is_aggregate=True)  # fmt: skip
-_binary("Add", "{bfloat16, half, float, double, uint8, int8, int16, int32, int64, complex64, complex128, string}", np.add)
-_binary("Sub", "{bfloat16, half, float, double, uint8, int8, uint16, int16, int32, int64, complex64, complex128, uint32, uint64}",
-        np.subtract)  # fmt: skip
-_binary("Mul", "{bfloat16, half, float, double, uint8, int8, uint16, int16, int32, uint32, uint64, int64, complex64, complex128}",
-        np.multiply, is_commutative=True)  # fmt: skip
-_binary("RealDiv", _ARITH, np.true_divide)
-_binary("Div", _ARITH, _int_div)
-_binary("TruncateDiv", _ARITH, _int_div)
-_binary("FloorDiv", _ARITH, _floor_div)
-_binary("FloorMod", "{int8, int16, int32, int64, uint8, uint16, uint32, uint64, bfloat16, half, float, double}", np.mod)
-_binary("Maximum", _MINMAX, np.maximum)
-_binary("Minimum", _MINMAX, np.minimum)
-_binary("Pow", "{bfloat16, float, half, double, int8, int16, int32, int64, complex64, complex128}", np.power)
-_binary("SquaredDifference", "{bfloat16, half, float, double, int32, int64, complex64, complex128}",
-        lambda x, y: np.square(x - y), is_commutative=True)  # fmt: skip
+def _trunc_mod(x, y):
+    # C's %: the remainder has the dividend's sign.
+    if x.dtype.kind not in "iu":
+        return np.fmod(x, y)
+    return x - _trunc_div(x, y) * y
 
 
-@register_gradient("AddV2")
+def _pow(x, y):
+    if x.dtype.kind in "iu" and np.any(y < 0):
+        raise errors.InvalidArgumentError("Integers to negative integer powers are not allowed")
+    return np.power(x, y)
+
+
+def _mul_no_nan(x, y):
+    return np.where(y == 0, np.zeros((), x.dtype), x * y)
+
+
+def _div_no_nan(x, y):
+    safe = np.where(y == 0, np.ones((), y.dtype), y)
+    return np.where(y == 0, np.zeros((), x.dtype), x / safe)
+
+
+def _binary(name, types, fn, grad=None, **flags):
+    register_op(name, ["x: T", "y: T"], ["z: T"], [f"T: {types}"], shape=_broadcast, kernel=_typed(fn), grad=grad,
+                **flags)  # fmt: skip
+
+
+# -- sums and differences -------------------------------------------------------------
 def _add_grad(op, grad):
     return unbroadcast(op, grad, grad)
 
 
-@register_gradient("Sub")
-def _sub_grad(op, grad):
-    return unbroadcast(op, grad, apply_op("Neg", x=grad, name="Neg"))
+_binary("AddV2", "{bfloat16, half, float, double, uint8, uint16, uint32, uint64, int8, int16, int32, int64, "
+        "complex64, complex128}", np.add, _add_grad, is_commutative=True, is_aggregate=True)  # fmt: skip
+_binary("Add", "{bfloat16, half, float, double, uint8, int8, int16, int32, int64, complex64, complex128, string}",
+        np.add, _add_grad)  # fmt: skip
+_binary("Sub", "{bfloat16, half, float, double, uint8, int8, uint16, int16, int32, int64, complex64, complex128, "
+        "uint32, uint64}", np.subtract, lambda op, grad: unbroadcast(op, grad, -grad))  # fmt: skip
 
 
-@register_gradient("Mul")
-def _mul_grad(op, grad):
+def _squared_difference_grad(op, grad):
     x, y = op.inputs
+    x_grad = scalar_mul(2.0, grad) * (x - y)
+    return unbroadcast(op, x_grad, -x_grad)
+
+
+_binary("SquaredDifference", "{bfloat16, half, float, double, int32, int64, complex64, complex128}",
+        lambda x, y: np.square(x - y), _squared_difference_grad, is_commutative=True)  # fmt: skip
+
+
+# -- products and quotients -----------------------------------------------------------
+def _mul_grad(op, grad):
+    x, y = conj(op.inputs[0]), conj(op.inputs[1])
     return unbroadcast(op, apply_op("Mul", x=grad, y=y, name="Mul"), apply_op("Mul", x=x, y=grad, name="Mul_1"))
 
 
-def _unary(name, types, fn):
-    register_op(name, ["x: T"], ["y: T"], [f"T: {types}"], shape=common_shapes.same_as_input,
-                kernel=lambda attrs, x: np.asarray(fn(x), dtype=x.dtype))  # fmt: skip
+_binary("Mul", "{bfloat16, half, float, double, uint8, int8, uint16, int16, int32, uint32, uint64, int64, complex64, "
+        "complex128}", np.multiply, _mul_grad, is_commutative=True)  # fmt: skip
 
 
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+def _mul_no_nan_grad(op, grad):
+    x, y = op.inputs
+    return unbroadcast(op, apply_op("MulNoNan", x=grad, y=y, name="MulNoNan"),
+                       apply_op("MulNoNan", x=x, y=grad, name="MulNoNan_1"))  # fmt: skip
 
 
-_unary("Neg", _SIGNED, np.negative)
-_unary("Square", "{bfloat16, half, float, double, int8, int16, int32, int64, uint8, uint16, uint32, uint64, complex64, complex128}",
-       np.square)  # fmt: skip
-_unary("Sqrt", FLOAT_COMPLEX, np.sqrt)
-_unary("Rsqrt", FLOAT_COMPLEX, lambda x: 1.0 / np.sqrt(x))
-_unary("Exp", FLOAT_COMPLEX, np.exp)
-_unary("Log", FLOAT_COMPLEX, np.log)
-_unary("Abs", "{bfloat16, half, float, double, int8, int16, int32, int64}", np.abs)
-_unary("Sign", _SIGNED, np.sign)
-_unary("Reciprocal", _SIGNED, lambda x: 1 / x if x.dtype.kind not in "iu" else np.floor_divide(1, x))
-_unary("Floor", "{bfloat16, half, float, double}", np.floor)
-_unary("Ceil", "{bfloat16, half, float, double}", np.ceil)
-_unary("Round", _SIGNED, np.round)  # banker's rounding, as TF
-_unary("Tanh", FLOAT_COMPLEX, np.tanh)
-_unary("Sigmoid", FLOAT_COMPLEX, _sigmoid)
+_binary("MulNoNan", _NO_NAN, _mul_no_nan, _mul_no_nan_grad)
 
 
+def _quotient_grad(divide):
+    """The rule of ``x / y`` for a division op built by ``divide(a, b, name_suffix)``."""
+
+    def rule(op, grad):
+        x, y = conj(op.inputs[0]), conj(op.inputs[1])
+        gx = divide(grad, y, "")
+        gy = grad * divide(divide(-x, y, "_1"), y, "_2")
+        return unbroadcast(op, gx, gy)
+
+    return rule
+
+
+def _by_op(op_type, name):
+    return lambda a, b, suffix: apply_op(op_type, x=a, y=b, name=name + suffix)
+
+
+_binary("RealDiv", _ARITH, np.true_divide, _quotient_grad(_by_op("RealDiv", "RealDiv")))
+_binary("Div", _ARITH, _trunc_div, _quotient_grad(lambda a, b, suffix: a / b))
+_binary("DivNoNan", "{half, float, bfloat16, double, complex64, complex128}", _div_no_nan,
+        _quotient_grad(_by_op("DivNoNan", "div_no_nan")))  # fmt: skip
+_binary("TruncateDiv", _ARITH, _trunc_div, NOT_DIFFERENTIABLE)
+_binary("FloorDiv", _ARITH, _floor_div, NOT_DIFFERENTIABLE)
+
+
+def _floor_mod_grad(op, grad):
+    # x mod y = x - floor(x / y) * y, with floor(x / y) piecewise constant.
+    x, y = conj(op.inputs[0]), conj(op.inputs[1])
+    return unbroadcast(op, grad, grad * -apply_op("FloorDiv", x=x, y=y, name="FloorDiv"))
+
+
+_binary("FloorMod", "{int8, int16, int32, int64, uint8, uint16, uint32, uint64, bfloat16, half, float, double}",
+        _floor_mod, _floor_mod_grad)  # fmt: skip
+# TensorFlow defines no gradient for the truncating remainders.
+_binary("Mod", "{int32, int64, float16, half, bfloat16, float, double}", _trunc_mod)
+_binary("TruncateMod", "{int32, int64, bfloat16, half, float, double}", _trunc_mod)
+
+
+def _pow_grad(op, grad):
+    # d(x^y)/dx = y x^(y-1); d(x^y)/dy = x^y log x, taken as 0 where x <= 0 (log x is not real there).
+    x, y = conj(op.inputs[0]), conj(op.inputs[1])
+    z = conj(op.outputs[0])
+    gx = grad * y * apply_op("Pow", x=x, y=y - 1, name="Pow")
+    if x.dtype.base_dtype.is_complex:
+        mask = apply_op("NotEqual", x=x, y=np.zeros((), x.dtype.as_numpy_dtype), name="NotEqual")
+    else:
+        mask = x > 0
+    safe_x = apply_op("Select", condition=mask, t=x, e=ones_like(x), name="Select")
+    log_x = apply_op("Log", x=safe_x, name="Log")
+    log_x = apply_op("Select", condition=mask, t=log_x, e=zeros_like(x), name="Select_1")
+    return unbroadcast(op, gx, grad * z * log_x)
+
+
+_binary("Pow", "{bfloat16, float, half, double, int8, int16, int32, int64, complex64, complex128}", _pow, _pow_grad)
+
+
+def _min_max_grad(selector):
+    # The gradient goes to x where selector(x, y) holds (ties go to x), else to y.
+    def rule(op, grad):
+        x, y = op.inputs
+        zeros = zeros_like(grad)
+        x_mask = apply_op(selector, x=x, y=y, name=selector)
+        gx = apply_op("SelectV2", condition=x_mask, t=grad, e=zeros, name="SelectV2")
+        gy = apply_op("SelectV2", condition=x_mask, t=zeros, e=grad, name="SelectV2_1")
+        return unbroadcast(op, gx, gy)
+
+    return rule
+
+
+_binary("Maximum", _MINMAX, np.maximum, _min_max_grad("GreaterEqual"))
+_binary("Minimum", _MINMAX, np.minimum, _min_max_grad("LessEqual"))
+
+
+# -- comparisons and logic ------------------------------------------------------------
 def _compare(name, fn, types=REAL_NUMBER, commutative=False):
     attrs = [f"T: {types}"] + (["incompatible_shape_error: bool = true"] if types == "type" else [])
     register_op(name, ["x: T", "y: T"], ["z: bool"], attrs, shape=_broadcast,
@@ -145,143 +263,7 @@ register_op("LogicalNot", ["x: bool"], ["y: bool"], shape=common_shapes.same_as_
             kernel=lambda attrs, x: np.logical_not(x), grad=NOT_DIFFERENTIABLE)  # fmt: skip
 
 
-# -- MatMul -------------------------------------------------------------------
-def _matmul_shape(op):
-    a, b = op.inputs[0].shape, op.inputs[1].shape
-    if a.ndims is None or b.ndims is None:
-        return [TensorShape([None, None])]
-    a, b = a.as_list(), b.as_list()
-    if op.get_attr("transpose_a"):
-        a = a[::-1]
-    if op.get_attr("transpose_b"):
-        b = b[::-1]
-    if a[1] is not None and b[0] is not None and a[1] != b[0]:
-        raise ValueError(f"Dimensions must be equal, but are {a[1]} and {b[0]} for '{op.name}' (op: 'MatMul')")
-    return [TensorShape([a[0], b[1]])]
-
-
-def _matmul(attrs, a, b):
-    if attrs["transpose_a"]:
-        a = a.T
-    if attrs["transpose_b"]:
-        b = b.T
-    if a.shape[1] != b.shape[0]:
-        raise errors.InvalidArgumentError(f"Matrix size-incompatible: In[0]: {list(a.shape)}, In[1]: {list(b.shape)}")
-    return np.matmul(a, b)
-
-
-register_op(
-    "MatMul", ["a: T", "b: T"], ["product: T"],
-    ["transpose_a: bool = false", "transpose_b: bool = false",
-     "T: {bfloat16, half, float, double, int32, int64, uint8, uint16, uint32, uint64, complex64, complex128}",
-     "grad_a: bool = false", "grad_b: bool = false"],
-    shape=_matmul_shape, kernel=_matmul,
-)  # fmt: skip
-
-
-@register_gradient("MatMul")
-def _matmul_grad(op, grad):
-    # d(a@b): grad@b.T and a.T@grad, with the transposes folded into MatMul's attrs as TF does.
-    a, b = op.inputs
-    ta, tb = op.get_attr("transpose_a"), op.get_attr("transpose_b")
-
-    def mm(x, y, tx, ty, name, **flag):
-        return apply_op("MatMul", a=x, b=y, transpose_a=tx, transpose_b=ty, name=name, **flag)
-
-    if not ta and not tb:
-        return [mm(grad, b, False, True, "MatMul", grad_a=True), mm(a, grad, True, False, "MatMul_1", grad_b=True)]
-    if not ta:
-        return [mm(grad, b, False, False, "MatMul", grad_a=True), mm(grad, a, True, False, "MatMul_1", grad_b=True)]
-    if not tb:
-        return [mm(b, grad, False, True, "MatMul", grad_a=True), mm(a, grad, False, False, "MatMul_1", grad_b=True)]
-    return [mm(b, grad, True, True, "MatMul", grad_a=True), mm(grad, a, True, True, "MatMul_1", grad_b=True)]
-
-
-def _batch_matmul(attrs, x, y):
-    if attrs["adj_x"]:
-        x = np.conj(np.swapaxes(x, -1, -2))
-    if attrs["adj_y"]:
-        y = np.conj(np.swapaxes(y, -1, -2))
-    return np.matmul(x, y)
-
-
-register_op(
-    "BatchMatMulV2", ["x: T", "y: T"], ["output: T"],
-    ["T: {bfloat16, half, float, double, int16, int32, int64, uint8, uint16, uint32, uint64, complex64, complex128}",
-     "adj_x: bool = false", "adj_y: bool = false", "grad_x: bool = false", "grad_y: bool = false"],
-    shape=common_shapes.unknown, kernel=_batch_matmul,
-)  # fmt: skip
-
-
-# -- reductions ---------------------------------------------------------------
-def _axes(axis, rank):
-    axes = np.asarray(axis).reshape(-1)
-    for a in axes:
-        if not -rank <= a < max(rank, 1):
-            raise errors.InvalidArgumentError(f"Invalid reduction dimension {a} for input with {rank} dimensions.")
-    return tuple(int(a) % rank for a in axes) if rank else ()
-
-
-def _reduction_shape(op):
-    shape = op.inputs[0].shape
-    keep = op.get_attr("keep_dims")
-    axis = common_shapes.constant_value(op.inputs[1])
-    if shape.ndims is None or axis is None:
-        return [TensorShape(None) if keep or shape.ndims is None else TensorShape(None)]
-    axes = set(_axes(axis, shape.ndims))
-    dims = shape.as_list()
-    return [TensorShape([1 if i in axes else d for i, d in enumerate(dims)] if keep else
-                        [d for i, d in enumerate(dims) if i not in axes])]  # fmt: skip
-
-
-def _reduction(name, fn, types=NUMBER, input_type="T"):
-    def kernel(attrs, x, axis):
-        out = fn(x, axis=_axes(axis, x.ndim), keepdims=attrs["keep_dims"])
-        return np.asarray(out, dtype=x.dtype)
-
-    t_attr = [f"T: {types}"] if input_type == "T" else []
-    register_op(name, [f"input: {input_type}", "reduction_indices: Tidx"], [f"output: {input_type}"],
-                ["keep_dims: bool = false"] + t_attr + ["Tidx: {int32, int64} = DT_INT32"],
-                shape=_reduction_shape, kernel=kernel)  # fmt: skip
-
-
-def _mean(x, axis, keepdims):
-    if x.dtype.kind in "iu":
-        n = int(np.prod([x.shape[a] for a in axis])) if axis else 1
-        return np.sum(x, axis=axis, keepdims=keepdims, dtype=x.dtype) // max(n, 1)
-    return np.mean(x, axis=axis, keepdims=keepdims)
-
-
-_reduction("Sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims, dtype=x.dtype))
-_reduction("Mean", _mean)
-_reduction("Prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims, dtype=x.dtype))
-_MAX_TYPES = ("{float, double, int32, uint8, int16, int8, int64, bfloat16, uint16, half, uint32, uint64, "
-              "qint8, quint8, qint32, qint16, quint16}")  # fmt: skip
-_reduction("Max", np.max, _MAX_TYPES)
-_reduction("Min", np.min, _MAX_TYPES)
-_reduction("All", np.all, input_type="bool")
-_reduction("Any", np.any, input_type="bool")
-
-
-def _arg_shape(op):
-    shape = op.inputs[0].shape
-    axis = common_shapes.constant_value(op.inputs[1])
-    if shape.ndims is None or axis is None:
-        return [TensorShape(None)]
-    a = int(axis) % shape.ndims
-    return [TensorShape([d for i, d in enumerate(shape.as_list()) if i != a])]
-
-
-_ARG_T = ("{float, double, int32, uint8, int16, int8, int64, bfloat16, uint16, half, uint32, uint64, "
-          "qint8, quint8, qint32, qint16, quint16, bool}")  # fmt: skip
-for _name, _fn, _tidx, _out in (("ArgMax", np.argmax, "{int16, int32, int64}", "{int16, uint16, int32, int64}"),
-                                ("ArgMin", np.argmin, INDEX, INDEX)):  # fmt: skip
-    register_op(_name, ["input: T", "dimension: Tidx"], ["output: output_type"],
-                [f"T: {_ARG_T}", f"Tidx: {_tidx} = DT_INT32", f"output_type: {_out} = DT_INT64"],
-                shape=_arg_shape, grad=NOT_DIFFERENTIABLE,
-                kernel=lambda attrs, x, axis, fn=_fn: fn(x, axis=int(axis)).astype(attrs["output_type"].as_numpy_dtype))  # fmt: skip
-
-
+# -- Cast, AddN, Range, BroadcastGradientArgs -----------------------------------------------
 def _cast(attrs, x):
     target = attrs["DstT"]
     if target == dtypes.string:
@@ -289,8 +271,24 @@ def _cast(attrs, x):
     return x.astype(target.as_numpy_dtype)
 
 
+def _cast_grad(op, grad):
+    # Only float <-> float (and complex) casts carry a gradient, as in TF.
+    src = op.inputs[0].dtype.base_dtype
+    differentiable = src.is_floating or src.is_complex
+    target = grad.dtype.base_dtype
+    if not (differentiable and (target.is_floating or target.is_complex)):
+        return [None]
+    return [cast(grad, src)]
+
+
 register_op("Cast", ["x: SrcT"], ["y: DstT"], ["SrcT: type", "DstT: type", "Truncate: bool = false"],
-            shape=common_shapes.same_as_input, kernel=_cast)  # fmt: skip
+            shape=common_shapes.same_as_input, kernel=_cast, grad=_cast_grad)  # fmt: skip
+register_op(
+    "AddN", ["inputs: N * T"], ["sum: T"],
+    ["N: int >= 1", f"T: {NUMBER[:-1]}, variant}}"],
+    shape=lambda op: [op.inputs[0].shape], kernel=lambda attrs, *xs: np.asarray(sum(xs[1:], xs[0]), dtype=xs[0].dtype),
+    grad=lambda op, grad: [grad] * len(op.inputs), is_commutative=True, is_aggregate=True,
+)  # fmt: skip
 
 
 def _range_shape(op):
@@ -300,21 +298,27 @@ def _range_shape(op):
     return [TensorShape([len(np.arange(*[v.item() for v in vals]))])]
 
 
+def _range(attrs, start, limit, delta):
+    if delta == 0:
+        raise errors.InvalidArgumentError(f"Requires delta != 0: {delta}")
+    if (delta > 0 and start > limit) or (delta < 0 and start < limit):
+        relation = "<=" if delta > 0 else ">="
+        raise errors.InvalidArgumentError(f"Requires start {relation} limit when delta {'>' if delta > 0 else '<'} 0: "
+                                          f"{start}/{limit}")  # fmt: skip
+    return np.arange(start, limit, delta, dtype=attrs["Tidx"].as_numpy_dtype)
+
+
 register_op(
     "Range", ["start: Tidx", "limit: Tidx", "delta: Tidx"], ["output: Tidx"],
     ["Tidx: {bfloat16, half, float, double, int8, int16, int32, int64, uint16, uint32, uint64} = DT_INT32"],
-    shape=_range_shape, kernel=lambda attrs, start, limit, delta: np.arange(start, limit, delta, dtype=attrs["Tidx"].as_numpy_dtype),
-    grad=NOT_DIFFERENTIABLE,
-)  # fmt: skip
-register_op(
-    "AddN", ["inputs: N * T"], ["sum: T"],
-    ["N: int >= 1", f"T: {NUMBER[:-1]}, variant}}"],
-    shape=lambda op: [op.inputs[0].shape], kernel=lambda attrs, *xs: np.asarray(sum(xs[1:], xs[0]), dtype=xs[0].dtype),
-    is_commutative=True, is_aggregate=True,
+    shape=_range_shape, kernel=_range, grad=NOT_DIFFERENTIABLE,
 )  # fmt: skip
 
 
 def _bcast_args(attrs, s0, s1):
+    # The axes each operand was broadcast along (size 1 or missing); none for equal shapes, as TF.
+    if list(s0) == list(s1):
+        return np.zeros([0], s0.dtype), np.zeros([0], s0.dtype)
     n = max(len(s0), len(s1))
     a = [1] * (n - len(s0)) + list(s0)
     b = [1] * (n - len(s1)) + list(s1)
@@ -331,102 +335,81 @@ register_op("BroadcastGradientArgs", ["s0: T", "s1: T"], ["r0: T", "r1: T"], ["T
 # -- Python API -----------------------------------------------------------------
 def add(x, y, name=None):
     """``x + y`` elementwise as an ``AddV2`` (``Add`` for strings), default name ``Add``."""
-    with _scope(name, "Add", [x, y]) as scope:
+    with name_scope(name, "Add", [x, y]) as scope:
         x = convert_to_tensor(x, name="x")
         if x.dtype.base_dtype == dtypes.string:
             return apply_op("Add", x=x, y=y, name=scope)
         return apply_op("AddV2", x=x, y=y, name=scope)
 
 
-def _scope(name, default, values):
-    from nanotf.framework.graph import name_scope
-
-    return name_scope(name, default, values)
+def _binary_api(op_type, default, public_name):
+    return elementwise_api(op_type, default, ("x", "y"), public_name)
 
 
-def _api(op_type, default, args):
-    """A TF API function applying ``op_type`` to positional ``args`` (input names), default op name ``default``."""
-
-    def fn(*values, name=None):
-        return apply_op(op_type, name=name or default, **dict(zip(args, values)))
-
-    fn.__name__ = default.lower()
-    fn.__doc__ = f"Elementwise ``{op_type}`` (default op name ``{default}``)."
-    return fn
-
-
-def _binary_api(op_type, default):
-    return _api(op_type, default, ("x", "y"))
-
-
-subtract = _binary_api("Sub", "Sub")
-multiply = _binary_api("Mul", "Mul")
-maximum = _binary_api("Maximum", "Maximum")
-minimum = _binary_api("Minimum", "Minimum")
-pow = _binary_api("Pow", "Pow")  # noqa: A001 - TensorFlow's name
-floordiv = _binary_api("FloorDiv", "FloorDiv")
-floormod = _binary_api("FloorMod", "FloorMod")
-realdiv = _binary_api("RealDiv", "RealDiv")
-squared_difference = _binary_api("SquaredDifference", "SquaredDifference")
-equal = _binary_api("Equal", "Equal")
-not_equal = _binary_api("NotEqual", "NotEqual")
-less = _binary_api("Less", "Less")
-less_equal = _binary_api("LessEqual", "LessEqual")
-greater = _binary_api("Greater", "Greater")
-greater_equal = _binary_api("GreaterEqual", "GreaterEqual")
-logical_and = _binary_api("LogicalAnd", "LogicalAnd")
-logical_or = _binary_api("LogicalOr", "LogicalOr")
+subtract = _binary_api("Sub", "Sub", "subtract")
+multiply = _binary_api("Mul", "Mul", "multiply")
+maximum = _binary_api("Maximum", "Maximum", "maximum")
+minimum = _binary_api("Minimum", "Minimum", "minimum")
+pow = _binary_api("Pow", "Pow", "pow")  # noqa: A001 - TensorFlow's name
+floordiv = _binary_api("FloorDiv", "FloorDiv", "floordiv")
+floor_div = _binary_api("FloorDiv", "FloorDiv", "floor_div")
+floormod = _binary_api("FloorMod", "FloorMod", "floormod")
 mod = floormod
+truncatediv = _binary_api("TruncateDiv", "TruncateDiv", "truncatediv")
+truncatemod = _binary_api("TruncateMod", "TruncateMod", "truncatemod")
+realdiv = _binary_api("RealDiv", "RealDiv", "realdiv")
+div_no_nan = _binary_api("DivNoNan", "div_no_nan", "div_no_nan")
+multiply_no_nan = _binary_api("MulNoNan", "multiply_no_nan", "multiply_no_nan")
+squared_difference = _binary_api("SquaredDifference", "SquaredDifference", "squared_difference")
+equal = _binary_api("Equal", "Equal", "equal")
+not_equal = _binary_api("NotEqual", "NotEqual", "not_equal")
+less = _binary_api("Less", "Less", "less")
+less_equal = _binary_api("LessEqual", "LessEqual", "less_equal")
+greater = _binary_api("Greater", "Greater", "greater")
+greater_equal = _binary_api("GreaterEqual", "GreaterEqual", "greater_equal")
+logical_and = _binary_api("LogicalAnd", "LogicalAnd", "logical_and")
+logical_or = _binary_api("LogicalOr", "LogicalOr", "logical_or")
+logical_not = elementwise_api("LogicalNot", "LogicalNot", ("x",), "logical_not")
+
+
+def logical_xor(x, y, name="LogicalXor"):
+    """``(x | y) & ~(x & y)``, built from the logical ops as TF builds it."""
+    either = apply_op("LogicalOr", x=x, y=y, name="LogicalOr")
+    both = apply_op("LogicalAnd", x=x, y=y, name="LogicalAnd")
+    return apply_op("LogicalAnd", x=either, y=apply_op("LogicalNot", x=both, name="LogicalNot"), name=name)
+
+
+def scalar_mul(scalar, x, name=None):
+    """``scalar * x`` as one ``Mul`` with the scalar a ``Const`` named ``scalar`` (TF's ``tf.scalar_mul``)."""
+    x = convert_to_tensor(x, name="x")
+    if np.ndim(scalar) != 0:
+        raise ValueError(f"Only scalar multiply works, got shape {np.shape(scalar)}")
+    factor = constant(scalar, dtype=x.dtype.base_dtype, name="scalar")
+    return apply_op("Mul", x=factor, y=x, name=name or "Mul")
 
 
 def divide(x, y, name=None):
     """Python-3 division (``x / y``), default name ``truediv``."""
-    from nanotf.framework.op_def_library import truediv
-
-    return truediv(x, y, name=name)
+    return _truediv(x, y, name=name)
 
 
 truediv = divide
 
 
 def div(x, y, name=None):
-    """TF1 ``tf.div``: ``Div`` (truncating for integers)."""
-    return apply_op("Div", x=x, y=y, name=name or "div")
-
-
-def _unary_api(op_type, default):
-    return _api(op_type, default, ("x",))
-
-
-negative = _unary_api("Neg", "Neg")
-square = _unary_api("Square", "Square")
-sqrt = _unary_api("Sqrt", "Sqrt")
-rsqrt = _unary_api("Rsqrt", "Rsqrt")
-exp = _unary_api("Exp", "Exp")
-log = _unary_api("Log", "Log")
-abs = _unary_api("Abs", "Abs")  # noqa: A001
-sign = _unary_api("Sign", "Sign")
-reciprocal = _unary_api("Reciprocal", "Reciprocal")
-floor = _unary_api("Floor", "Floor")
-ceil = _unary_api("Ceil", "Ceil")
-round = _unary_api("Round", "Round")  # noqa: A001
-tanh = _unary_api("Tanh", "Tanh")
-sigmoid = _unary_api("Sigmoid", "Sigmoid")
-logical_not = _unary_api("LogicalNot", "LogicalNot")
-
-
-def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
-    """Matrix product (``MatMul``; ``BatchMatMulV2`` for rank > 2), default name ``MatMul``."""
-    a = convert_to_tensor(a, name="a")
-    if a.shape.ndims is not None and a.shape.ndims > 2:
-        return apply_op("BatchMatMulV2", x=a, y=b, adj_x=transpose_a, adj_y=transpose_b, name=name or "MatMul")
-    return apply_op("MatMul", a=a, b=b, transpose_a=transpose_a, transpose_b=transpose_b, name=name or "MatMul")
+    """TF1 ``tf.div``: Python 2 division, ``RealDiv`` for floats and ``FloorDiv`` for integers, named ``div``."""
+    with name_scope(name, "div", [x, y]) as scope:
+        x = convert_to_tensor(x, name="x")
+        y = convert_to_tensor(y, dtype=x.dtype.base_dtype, name="y")
+        base = x.dtype.base_dtype
+        op_type = "RealDiv" if base.is_floating or base.is_complex else "FloorDiv"
+        return apply_op(op_type, x=x, y=y, name=scope)
 
 
 def cast(x, dtype, name=None):
     """``x`` converted to ``dtype`` (no op if it already has it), default name ``Cast``."""
     dtype = dtypes.as_dtype(dtype).base_dtype
-    with _scope(name, "Cast", [x]) as scope:
+    with name_scope(name, "Cast", [x]) as scope:
         x = convert_to_tensor(x, name="x")
         if x.dtype.base_dtype == dtype:
             return x
@@ -437,51 +420,23 @@ def to_float(x, name="ToFloat"):
     return cast(x, dtypes.float32, name=name)
 
 
-def _reduce_api(op_type, default):
-    def fn(input_tensor, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
-        axis = reduction_indices if axis is None else axis
-        keep = bool(keep_dims if keepdims is None else keepdims)
-        x = convert_to_tensor(input_tensor, name="input_tensor")
-        if axis is None:
-            # As TF: the all-axes list is a Const built outside the op's name scope.
-            rank = x.shape.ndims
-            if rank is not None:
-                axis = convert_to_tensor(np.arange(rank, dtype=np.int32))
-            else:
-                axis = apply_op("Range", start=0, limit=apply_op("Rank", input=x), delta=1)
-        return apply_op(op_type, input=x, reduction_indices=axis, keep_dims=keep, name=name or default)
-
-    fn.__name__ = "reduce_" + op_type.lower()
-    fn.__doc__ = f"``{op_type}`` over ``axis`` (all axes if None), default op name ``{default}``."
-    return fn
+def to_double(x, name="ToDouble"):
+    return cast(x, dtypes.float64, name=name)
 
 
-reduce_sum = _reduce_api("Sum", "Sum")
-reduce_mean = _reduce_api("Mean", "Mean")
-reduce_prod = _reduce_api("Prod", "Prod")
-reduce_max = _reduce_api("Max", "Max")
-reduce_min = _reduce_api("Min", "Min")
-reduce_all = _reduce_api("All", "All")
-reduce_any = _reduce_api("Any", "Any")
+def to_int32(x, name="ToInt32"):
+    return cast(x, dtypes.int32, name=name)
 
 
-def argmax(input, axis=None, name=None, dimension=None, output_type=dtypes.int64):  # noqa: A002
-    axis = dimension if axis is None else axis
-    return apply_op("ArgMax", input=input, dimension=0 if axis is None else axis, output_type=output_type,
-                    name=name or "ArgMax")  # fmt: skip
-
-
-def argmin(input, axis=None, name=None, dimension=None, output_type=dtypes.int64):  # noqa: A002
-    axis = dimension if axis is None else axis
-    return apply_op("ArgMin", input=input, dimension=0 if axis is None else axis, output_type=output_type,
-                    name=name or "ArgMin")  # fmt: skip
+def to_int64(x, name="ToInt64"):
+    return cast(x, dtypes.int64, name=name)
 
 
 def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
     """``tf.range``: ``Range`` with TF's argument shuffling (``range(5)`` is 0..4)."""
     if limit is None:
         start, limit = 0, start
-    with _scope(name, "Range", [start, limit, delta]) as scope:
+    with name_scope(name, "Range", [start, limit, delta]) as scope:
         values = [start, limit, delta]
         kinds = [convert_to_tensor(v, dtype=dtype, name=n) for v, n in zip(values, ("start", "limit", "delta"))]
         widest = max((k.dtype for k in kinds), key=lambda d: (d.is_floating, d.size))
