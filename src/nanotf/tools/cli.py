@@ -1,78 +1,61 @@
-"""The ``nanotf`` command line (also ``python -m nanotf``).
+"""The ``nanotf`` command line (also ``python -m nanotf``): a dispatcher over the subcommands.
 
-Every subcommand is ``run(args) -> exit status``: 0 ok, 1 a problem with the
-data (a missing, truncated or corrupted file), 2 a usage error. nanotf's typed
-errors become one-line messages; ``--debug`` shows the traceback instead.
+Each subcommand lives in its own ``cmd_*.py`` module with ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> exit status``: 0 ok, 1 a problem
+with the data (a missing, truncated, corrupted or differing file), 2 a usage
+error. nanotf's typed errors and OS errors become one-line messages on
+stderr; ``--debug`` prints the traceback as well. Every subcommand takes
+``--json`` for a machine-readable result on stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
-import warnings
-
-import numpy as np
+import traceback
 
 from nanotf import errors
-from nanotf.train.checkpoint_reader import CheckpointReader
+from nanotf.tools import (
+    cmd_convert,
+    cmd_diff,
+    cmd_freeze,
+    cmd_graph,
+    cmd_inspect,
+    cmd_meta,
+    cmd_rename,
+    cmd_verify,
+)
+from nanotf.tools.common import EXIT_DATA, EXIT_OK, EXIT_USAGE, UsageError
 
-EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2
-
-
-def _inspect(args) -> int:
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        reader = CheckpointReader(args.path)
-    for w in caught:  # "you passed the .index file; the prefix is ..."
-        print(f"note: {w.message}", file=sys.stderr)
-    shapes = reader.get_variable_to_shape_map()
-    dtypes = reader.get_variable_to_dtype_map()
-    if args.tensor:
-        return _show_tensor(reader, args.tensor, args.json)
-    rows = [(name, dtypes[name].name, shapes[name], int(np.prod(shapes[name], dtype=np.int64)))
-            for name in sorted(shapes)]
-    if args.json:
-        print(json.dumps({"prefix": reader.prefix,
-                          "variables": [{"name": n, "dtype": d, "shape": s, "size": c} for n, d, s, c in rows]}))
-        return EXIT_OK
-    width = max([len(r[0]) for r in rows] + [8])
-    print(f"checkpoint {reader.prefix}")
-    print(f"{'variable':{width}}  {'dtype':10}  {'shape':18}  {'elements':>12}")
-    for name, dtype, shape, count in rows:
-        print(f"{name:{width}}  {dtype:10}  {str(shape):18}  {count:>12,}")
-    print(f"{len(rows)} variables, {sum(r[3] for r in rows):,} elements")
-    return EXIT_OK
-
-
-def _show_tensor(reader: CheckpointReader, name: str, as_json: bool) -> int:
-    value = reader.get_tensor(name)
-    stats = {}
-    if value.dtype.kind in "fiucb" and value.size:
-        as_float = value.astype(np.float64)
-        stats = {"min": float(as_float.min()), "max": float(as_float.max()), "mean": float(as_float.mean()),
-                 "std": float(as_float.std()), "nan": int(np.isnan(as_float).sum()),
-                 "inf": int(np.isinf(as_float).sum())}
-    if as_json:
-        print(json.dumps({"name": name, "dtype": str(value.dtype), "shape": list(value.shape), "stats": stats}))
-        return EXIT_OK
-    print(f"{name}: dtype {value.dtype}, shape {list(value.shape)}")
-    print(np.array2string(value, threshold=200))
-    if stats:
-        print("  ".join(f"{k} {v:.6g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items()))
-    return EXIT_OK
+COMMANDS = (cmd_inspect, cmd_meta, cmd_diff, cmd_verify, cmd_convert, cmd_rename, cmd_freeze, cmd_graph)
+EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nanotf", description="TensorFlow checkpoints without TensorFlow.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
-    sub = parser.add_subparsers(dest="command", required=True)
-    inspect = sub.add_parser("inspect", help="list a checkpoint's variables, or show one tensor")
-    inspect.add_argument("path", help="a checkpoint directory, prefix, or any of its files")
-    inspect.add_argument("--tensor", help="show this tensor's values and statistics")
-    inspect.add_argument("--json", action="store_true", help="machine-readable output")
-    inspect.set_defaults(run=_inspect)
+    parser = argparse.ArgumentParser(prog="nanotf", description="TensorFlow checkpoints and graphs without TensorFlow.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks along with the one-line errors")
+    # The same flags after the subcommand; SUPPRESS keeps a flag given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    common.add_argument("--json", action="store_true", help="print one JSON document for scripts")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.__doc__.split("\n\n")[0],
+                                 parents=[common])  # fmt: skip
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
     return parser
+
+
+def _report(error: BaseException, prog: str) -> tuple[int, str]:
+    """The exit status and the one-line message for an error a subcommand raised."""
+    text = " ".join(str(error).split())
+    if isinstance(error, UsageError):
+        return EXIT_USAGE, f"{prog}: error: {text}"
+    if isinstance(error, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, f"{prog}: interrupted"
+    return EXIT_DATA, f"{prog}: {type(error).__name__}: {text}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,13 +65,19 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return EXIT_OK if exit_.code == 0 else EXIT_USAGE
-    if args.debug:
-        return args.run(args)
     try:
         return args.run(args)
-    except errors.OpError as e:
-        print(f"nanotf {args.command}: {type(e).__name__}: {e}", file=sys.stderr)
+    except BrokenPipeError:
+        # The reader of stdout went away (`nanotf meta x | head`): stop quietly, and
+        # point stdout at /dev/null so the interpreter's final flush cannot fail too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_DATA
+    except (UsageError, errors.OpError, OSError, KeyboardInterrupt) as err:
+        status, message = _report(err, f"nanotf {args.command}")
+        if args.debug:
+            traceback.print_exception(err)
+        print(message, file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":
