@@ -134,6 +134,26 @@ def test_get_variable_scopes_and_reuse():
         assert np.all(np.abs(sess.run(h)) <= limit) and sess.run(k).tolist() == [0, 0, 0]
 
 
+def test_default_scope_names_reset_when_a_named_scope_is_reentered():
+    # The names TF 2.21 gives for this program: re-entering "model" with
+    # reuse=True finds model/dense again instead of making model/dense_1.
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [None, 4])
+        with tf.variable_scope("model"):
+            tf.layers.dense(x, 3, name="out")
+            tf.layers.dense(x, 3)
+        with tf.variable_scope("model", reuse=True):
+            tf.layers.dense(x, 3, name="out")
+            tf.layers.dense(x, 3)
+        with tf.variable_scope(None, default_name="blk"):
+            pass
+        with tf.variable_scope(None, default_name="blk") as scope:
+            assert scope.name == "blk_1"
+        assert [v.name for v in tf.global_variables()] == [
+            "model/out/kernel:0", "model/out/bias:0", "model/dense/kernel:0", "model/dense/bias:0",
+        ]
+
+
 def test_initializers_values():
     with tf.variable_scope("i"):
         c = tf.get_variable("c", [2, 2], initializer=tf.constant_initializer(3.0))

@@ -175,6 +175,9 @@ def variable_scope(name_or_scope, default_name=None, values=None, initializer=No
         ns_ctx = graph.name_scope(name_scope_arg)
     else:
         ns_ctx = contextlib.nullcontext(parent.original_name_scope)
+    counts = _scope_counts(graph)
+    counts[full] = counts.get(full, 0) + 1
+    saved = dict(counts) if isinstance(name_or_scope, VariableScope) else None
     with ns_ctx as ns:
         new.original_name_scope = ns
         stack.append(new)
@@ -182,19 +185,41 @@ def variable_scope(name_or_scope, default_name=None, values=None, initializer=No
             yield new
         finally:
             stack.pop()
+            _close_scope(graph, full, saved)
+
+
+def _scope_counts(graph) -> dict:
+    # Full scope name -> times opened, per graph: what default names are made unique against.
+    holder = graph.get_collection_ref(("__variable_scope_counts",))
+    if not holder:
+        holder.append({})
+    return holder[0]
+
+
+def _close_scope(graph, full: str, saved: dict | None) -> None:
+    # Leaving a named scope forgets the default names used inside it, so
+    # re-entering "model" makes "model/dense" again (and can reuse it); a
+    # re-entered VariableScope object puts the counts back as they were.
+    holder = graph.get_collection_ref(("__variable_scope_counts",))
+    if saved is not None:
+        holder[0] = saved
+        return
+    inside = full + "/"
+    for key in holder[0]:
+        if key.startswith(inside):
+            holder[0][key] = 0
 
 
 def _unique_scope_name(graph, parent, default_name) -> str:
-    # default_name scopes count per parent scope: "dense", "dense_1", ...
+    # "dense", then "dense_1", ...: the first name no open or earlier scope under the parent used.
+    counts = _scope_counts(graph)
     prefix = f"{parent.name}/" if parent.name else ""
-    counts = graph.get_collection_ref(("__variable_scope_counts",))
-    if not counts:
-        counts.append({})
-    count = counts[0]
-    key = prefix + default_name
-    i = count.get(key, 0)
-    count[key] = i + 1
-    return default_name if i == 0 else f"{default_name}_{i}"
+    if not counts.get(prefix + default_name):
+        return default_name
+    i = 1
+    while counts.get(f"{prefix}{default_name}_{i}"):
+        i += 1
+    return f"{default_name}_{i}"
 
 
 def fixed_size_partitioner(num_shards, axis=0):
