@@ -1,13 +1,15 @@
-"""Array ops: constants, placeholders, Identity, and shape manipulation.
+"""Array ops: constants, placeholders, Identity, fills, and shape queries; the array-family façade.
 
-Each op is one ``register_op`` block (signature copied from TensorFlow's OpDef,
-shape function, NumPy kernel); the Python API functions below compose them with
-TensorFlow's default op names.
+Each op is one ``register_op`` block (TensorFlow's signature, shape function,
+NumPy kernel, gradient); the Python API functions compose them with
+TensorFlow's default op names. The rest of the family lives in
+``manip_ops`` (reshape, transpose, concat, split, reverse), ``slice_ops``
+(slice, strided slice, pad, tile, broadcast) and ``gather_ops`` (gather,
+scatter, segments, one-hot, where, select); their API functions are
+re-exported here, so ``from nanotf.ops.array_ops import *`` gives them all.
 """
 
 from __future__ import annotations
-
-import builtins
 
 import numpy as np
 
@@ -23,6 +25,18 @@ from nanotf.framework.registry import NOT_DIFFERENTIABLE
 from nanotf.framework.registry import register_op
 from nanotf.framework.tensor_shape import TensorShape
 from nanotf.framework.tensor_shape import as_shape
+from nanotf.ops import gather_ops
+from nanotf.ops import manip_ops
+from nanotf.ops import slice_ops
+from nanotf.ops._array_util import as_outputs
+from nanotf.ops.gather_ops import *  # noqa: F403
+from nanotf.ops.manip_ops import *  # noqa: F403
+from nanotf.ops.slice_ops import *  # noqa: F403
+
+__all__ = [
+    "constant", "placeholder", "placeholder_with_default", "identity", "stop_gradient", "zeros", "ones",
+    "zeros_like", "ones_like", "fill", "shape", "shape_n", "size", "rank",
+] + manip_ops.__all__ + slice_ops.__all__ + gather_ops.__all__  # fmt: skip
 
 _UNKNOWN_SHAPE_DEFAULT = "{ unknown_rank: true }"
 
@@ -49,221 +63,67 @@ def _shape_text(proto) -> str:
 
 register_op("Placeholder", [], ["output: dtype"], ["dtype: type", f"shape: shape = {_UNKNOWN_SHAPE_DEFAULT}"],
             shape=lambda op: [TensorShape(op.get_attr("shape"))], kernel=_placeholder_kernel, uses_store=True)  # fmt: skip
+# An unfed PlaceholderWithDefault is its input, so the gradient passes straight through.
 register_op("PlaceholderWithDefault", ["input: dtype"], ["output: dtype"], ["dtype: type", "shape: shape"],
-            shape=lambda op: [TensorShape(op.get_attr("shape"))], kernel=lambda attrs, x: x)  # fmt: skip
+            shape=lambda op: [TensorShape(op.get_attr("shape"))], kernel=lambda attrs, x: x,
+            grad=lambda op, grad: [grad])  # fmt: skip
 register_op("Identity", ["input: T"], ["output: T"], ["T: type"], shape=common_shapes.same_as_input,
             kernel=lambda attrs, x: x, grad=lambda op, grad: [grad])  # fmt: skip
 register_op("StopGradient", ["input: T"], ["output: T"], ["T: type"], shape=common_shapes.same_as_input,
             kernel=lambda attrs, x: x, grad=NOT_DIFFERENTIABLE)  # fmt: skip
 
 
-def _reshape_shape(op):
-    target = common_shapes.constant_value_as_shape(op.inputs[1])
-    n = op.inputs[0].shape.num_elements()
-    if target.ndims is not None and n is not None and sum(d is None for d in target.as_list()) == 1:
-        known = int(np.prod([d for d in target.as_list() if d is not None]))
-        if known:
-            return [TensorShape([n // known if d is None else d for d in target.as_list()])]
-    return [target]
+# -- Fill: every element is the scalar `value` --------------------------------------
+def _fill(attrs, dims, value):
+    if value.ndim != 0:
+        raise errors.InvalidArgumentError(f"value must be a scalar, got shape {list(value.shape)}")
+    if np.any(dims < 0):
+        raise errors.InvalidArgumentError(f"dims must be non-negative, got {dims.tolist()}")
+    return np.full(dims, value, dtype=value.dtype)
 
 
-def _reshape(attrs, x, shape):
-    try:
-        return np.reshape(x, shape)
-    except ValueError:
-        raise errors.InvalidArgumentError(
-            f"Input to reshape is a tensor with {x.size} values, but the requested shape has "
-            f"{int(np.prod(shape[shape >= 0]))}"
-        ) from None
+def _fill_grad(op, grad):
+    # d(sum of all outputs)/d(value): the sum of the incoming gradient over every axis.
+    ndims = grad.shape.ndims
+    if ndims is not None:
+        axes = np.arange(ndims, dtype=np.int32)
+    else:
+        axes = apply_op("Range", start=np.int32(0), limit=apply_op("Rank", input=grad), delta=np.int32(1))
+    return [None, apply_op("Sum", input=grad, reduction_indices=axes, keep_dims=False, name="Sum")]
 
 
-register_op("Reshape", ["tensor: T", "shape: Tshape"], ["output: T"], ["T: type", "Tshape: {int32, int64} = DT_INT32"],
-            shape=_reshape_shape, kernel=_reshape)  # fmt: skip
 register_op("Fill", ["dims: index_type", "value: T"], ["output: T"], ["T: type", "index_type: {int32, int64} = DT_INT32"],
-            shape=lambda op: [common_shapes.constant_value_as_shape(op.inputs[0])],
-            kernel=lambda attrs, dims, value: np.full(dims, value, dtype=value.dtype))  # fmt: skip
+            shape=lambda op: [common_shapes.constant_value_as_shape(op.inputs[0])], kernel=_fill,
+            grad=_fill_grad)  # fmt: skip
 register_op("ZerosLike", ["x: T"], ["y: T"], ["T: type"], shape=common_shapes.same_as_input,
-            kernel=lambda attrs, x: np.zeros_like(x))  # fmt: skip
+            kernel=lambda attrs, x: np.zeros_like(x), grad=NOT_DIFFERENTIABLE)  # fmt: skip
 register_op("OnesLike", ["x: T"], ["y: T"],
             ["T: {bfloat16, half, float, double, int8, uint8, int16, uint16, int32, uint32, int64, uint64, complex64, complex128, bool}"],
-            shape=common_shapes.same_as_input, kernel=lambda attrs, x: np.ones_like(x))  # fmt: skip
+            shape=common_shapes.same_as_input, kernel=lambda attrs, x: np.ones_like(x),
+            grad=NOT_DIFFERENTIABLE)  # fmt: skip
 
 
+# -- Shape queries ----------------------------------------------------------------
 def _rank1(op):
-    ndims = op.inputs[0].shape.ndims
-    return [TensorShape([ndims])]
+    return [TensorShape([t.shape.ndims]) for t in op.inputs]
+
+
+def _shape_n(attrs, *xs):
+    return as_outputs(np.array(x.shape, dtype=attrs["out_type"].as_numpy_dtype) for x in xs)
 
 
 register_op("Shape", ["input: T"], ["output: out_type"], ["T: type", "out_type: {int32, int64} = DT_INT32"],
             shape=_rank1, kernel=lambda attrs, x: np.array(x.shape, dtype=attrs["out_type"].as_numpy_dtype),
             grad=NOT_DIFFERENTIABLE,
             full_types={"output": 'type_id: TFT_SHAPE_TENSOR args { type_id: TFT_VAR s: "out_type" }'})  # fmt: skip
+register_op("ShapeN", ["input: N * T"], ["output: N * out_type"],
+            ["N: int >= 1", "T: type", "out_type: {int32, int64} = DT_INT32"],
+            shape=_rank1, kernel=_shape_n, grad=NOT_DIFFERENTIABLE)  # fmt: skip
 register_op("Size", ["input: T"], ["output: out_type"], ["T: type", "out_type: {int32, int64} = DT_INT32"],
             shape=lambda op: [TensorShape([])], grad=NOT_DIFFERENTIABLE,
             kernel=lambda attrs, x: np.array(x.size, dtype=attrs["out_type"].as_numpy_dtype))  # fmt: skip
 register_op("Rank", ["input: T"], ["output: int32"], ["T: type"], shape=lambda op: [TensorShape([])],
             kernel=lambda attrs, x: np.array(x.ndim, dtype=np.int32), grad=NOT_DIFFERENTIABLE)  # fmt: skip
-
-
-def _expand_dims_shape(op):
-    shape, dim = op.inputs[0].shape, common_shapes.constant_value(op.inputs[1])
-    if shape.ndims is None or dim is None:
-        return [TensorShape(None)]
-    dims = shape.as_list()
-    d = int(dim.reshape(-1)[0])
-    d = d if d >= 0 else len(dims) + 1 + d
-    return [TensorShape(dims[:d] + [1] + dims[d:])]
-
-
-register_op("ExpandDims", ["input: T", "dim: Tdim"], ["output: T"], ["T: type", "Tdim: {int32, int64} = DT_INT32"],
-            shape=_expand_dims_shape, kernel=lambda attrs, x, d: np.expand_dims(x, int(np.reshape(d, -1)[0])))  # fmt: skip
-
-
-def _squeeze_shape(op):
-    shape, axes = op.inputs[0].shape, op.get_attr("squeeze_dims")
-    if shape.ndims is None:
-        return [TensorShape(None)]
-    dims = shape.as_list()
-    axes = {a % len(dims) for a in axes}
-    if not axes:
-        return [TensorShape([d for d in dims if d != 1])] if None not in dims else [TensorShape(None)]
-    return [TensorShape([d for i, d in enumerate(dims) if i not in axes])]
-
-
-register_op("Squeeze", ["input: T"], ["output: T"], ["T: type", "squeeze_dims: list(int) >= 0 = []"],
-            shape=_squeeze_shape,
-            kernel=lambda attrs, x: np.squeeze(x, axis=tuple(attrs["squeeze_dims"]) or None))  # fmt: skip
-
-
-def _concat_shape(op):
-    axis = common_shapes.constant_value(op.inputs[-1])
-    shapes = [t.shape for t in op.inputs[:-1]]
-    if axis is None or any(s.ndims is None for s in shapes):
-        return [TensorShape(None)]
-    a = int(axis) % shapes[0].ndims
-    dims = shapes[0].as_list()
-    sizes = [s.as_list()[a] for s in shapes]
-    dims[a] = None if None in sizes else sum(sizes)
-    return [TensorShape(dims)]
-
-
-register_op("ConcatV2", ["values: N * T", "axis: Tidx"], ["output: T"],
-            ["N: int >= 2", "T: type", "Tidx: {int32, int64} = DT_INT32"], shape=_concat_shape,
-            kernel=lambda attrs, *xs: np.concatenate(xs[:-1], axis=int(xs[-1])))  # fmt: skip
-
-
-def _pack_shape(op):
-    shape = op.inputs[0].shape
-    if shape.ndims is None:
-        return [TensorShape(None)]
-    dims = shape.as_list()
-    a = op.get_attr("axis")
-    a = a if a >= 0 else len(dims) + 1 + a
-    return [TensorShape(dims[:a] + [len(op.inputs)] + dims[a:])]
-
-
-register_op("Pack", ["values: N * T"], ["output: T"], ["N: int >= 1", "T: type", "axis: int = 0"],
-            shape=_pack_shape, kernel=lambda attrs, *xs: np.stack(xs, axis=attrs["axis"]))  # fmt: skip
-
-
-def _unpack_shape(op):
-    shape, a, n = op.inputs[0].shape, op.get_attr("axis"), op.get_attr("num")
-    if shape.ndims is None:
-        return [TensorShape(None)] * n
-    dims = shape.as_list()
-    del dims[a]
-    return [TensorShape(dims)] * n
-
-
-register_op("Unpack", ["value: T"], ["output: num * T"], ["num: int >= 0", "T: type", "axis: int = 0"],
-            shape=_unpack_shape,
-            kernel=lambda attrs, x: tuple(np.moveaxis(x, attrs["axis"], 0)))  # fmt: skip
-
-
-def _transpose_shape(op):
-    shape, perm = op.inputs[0].shape, common_shapes.constant_value(op.inputs[1])
-    if shape.ndims is None or perm is None:
-        return [TensorShape(None) if shape.ndims is None else TensorShape([None] * shape.ndims)]
-    dims = shape.as_list()
-    return [TensorShape([dims[int(p)] for p in perm])]
-
-
-register_op("Transpose", ["x: T", "perm: Tperm"], ["y: T"], ["T: type", "Tperm: {int32, int64} = DT_INT32"],
-            shape=_transpose_shape, kernel=lambda attrs, x, perm: np.transpose(x, perm))  # fmt: skip
-
-
-def _slice(attrs, x, begin, size):
-    index = tuple(builtins.slice(b, None if s == -1 else b + s) for b, s in zip(begin, size))
-    return x[index]
-
-
-register_op("Slice", ["input: T", "begin: Index", "size: Index"], ["output: T"], ["T: type", "Index: {int32, int64}"],
-            shape=lambda op: [TensorShape(None)], kernel=_slice)  # fmt: skip
-
-
-def _strided_slice_index(attrs, begin, end, strides):
-    index = []
-    for i, (b, e, s) in enumerate(zip(begin.tolist(), end.tolist(), strides.tolist())):
-        bit = 1 << i
-        if attrs["ellipsis_mask"] & bit:
-            index.append(Ellipsis)
-        elif attrs["new_axis_mask"] & bit:
-            index.append(None)
-        elif attrs["shrink_axis_mask"] & bit:
-            index.append(b)
-        else:
-            index.append(builtins.slice(None if attrs["begin_mask"] & bit else b, None if attrs["end_mask"] & bit else e, s))
-    return tuple(index)
-
-
-def _strided_slice_shape(op):
-    shape = op.inputs[0].shape
-    consts = [common_shapes.constant_value(t) for t in op.inputs[1:]]
-    if shape.ndims is None or any(c is None for c in consts):
-        return [TensorShape(None)]
-    attrs = {k: op.get_attr(k) for k in ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask", "shrink_axis_mask")}
-    # Index zero-stride probes; a dim unknown in the input is tried at two sizes,
-    # and output dims that differ between the probes stay unknown.
-    results = []
-    for fill in (7919, 7927):
-        probe = np.broadcast_to(np.int8(0), [fill if d is None else d for d in shape.as_list()])
-        try:
-            results.append(probe[_strided_slice_index(attrs, *consts)].shape)
-        except IndexError:
-            return [TensorShape(None)]
-    return [TensorShape([a if a == b else None for a, b in zip(*results)])]
-
-
-register_op(
-    "StridedSlice", ["input: T", "begin: Index", "end: Index", "strides: Index"], ["output: T"],
-    ["T: type", "Index: {int16, int32, int64}", "begin_mask: int = 0", "end_mask: int = 0", "ellipsis_mask: int = 0",
-     "new_axis_mask: int = 0", "shrink_axis_mask: int = 0"],
-    shape=_strided_slice_shape,
-    kernel=lambda attrs, x, b, e, s: np.asarray(x[_strided_slice_index(attrs, b, e, s)]),
-)  # fmt: skip
-
-
-def _gather(attrs, params, indices, axis):
-    axis = int(axis)
-    if np.any(indices < 0) or np.any(indices >= params.shape[axis]):
-        bad = indices[(indices < 0) | (indices >= params.shape[axis])].reshape(-1)[0]
-        raise errors.InvalidArgumentError(f"indices = {bad} is not in [0, {params.shape[axis]})")
-    return np.take(params, indices, axis=axis)
-
-
-register_op("GatherV2", ["params: Tparams", "indices: Tindices", "axis: Taxis"], ["output: Tparams"],
-            ["batch_dims: int = 0", "Tparams: type", "Tindices: {int16, int32, int64}", "Taxis: {int32, int64}"],
-            shape=lambda op: [TensorShape(None)], kernel=_gather)  # fmt: skip
-register_op("Tile", ["input: T", "multiples: Tmultiples"], ["output: T"], ["T: type", "Tmultiples: {int32, int64} = DT_INT32"],
-            shape=lambda op: [TensorShape(None) if op.inputs[0].shape.ndims is None else TensorShape([None] * op.inputs[0].shape.ndims)],
-            kernel=lambda attrs, x, m: np.tile(x, m))  # fmt: skip
-register_op("BroadcastTo", ["input: T", "shape: Tidx"], ["output: T"], ["T: type", "Tidx: {int32, int64} = DT_INT32"],
-            shape=lambda op: [common_shapes.constant_value_as_shape(op.inputs[1])],
-            kernel=lambda attrs, x, s: np.broadcast_to(x, s).copy())  # fmt: skip
-for _select in ("Select", "SelectV2"):
-    register_op(_select, ["condition: bool", "t: T", "e: T"], ["output: T"], ["T: type"],
-                shape=lambda op: [op.inputs[1].shape],
-                kernel=lambda attrs, c, t, e: np.where(c.reshape(c.shape + (1,) * (t.ndim - c.ndim)), t, e))  # fmt: skip
 
 
 # -- Python API -----------------------------------------------------------------
@@ -336,12 +196,17 @@ def fill(dims, value, name=None):
     return apply_op("Fill", dims=dims, value=value, name=name or "Fill")
 
 
-def reshape(tensor, shape, name=None):
-    return apply_op("Reshape", tensor=tensor, shape=shape, name=name or "Reshape")
-
-
 def shape(input, name=None, out_type=dtypes.int32):  # noqa: A002
     return apply_op("Shape", input=input, out_type=out_type, name=name or "Shape")
+
+
+def shape_n(input, out_type=dtypes.int32, name=None):  # noqa: A002
+    """The shapes of a list of same-typed tensors, one ``ShapeN`` op (TF1 ``tf.shape_n``).
+
+    Returns:
+        A list with one 1-D ``out_type`` tensor per input.
+    """
+    return apply_op("ShapeN", input=list(input), out_type=out_type, name=name or "ShapeN")
 
 
 def size(input, name=None, out_type=dtypes.int32):  # noqa: A002
@@ -350,61 +215,3 @@ def size(input, name=None, out_type=dtypes.int32):  # noqa: A002
 
 def rank(input, name=None):  # noqa: A002
     return apply_op("Rank", input=input, name=name or "Rank")
-
-
-def expand_dims(input, axis=None, name=None, dim=None):  # noqa: A002
-    return apply_op("ExpandDims", input=input, dim=dim if axis is None else axis, name=name or "ExpandDims")
-
-
-def squeeze(input, axis=None, name=None, squeeze_dims=None):  # noqa: A002
-    axis = squeeze_dims if axis is None else axis
-    axis = [] if axis is None else ([axis] if isinstance(axis, int) else list(axis))
-    return apply_op("Squeeze", input=input, squeeze_dims=axis, name=name or "Squeeze")
-
-
-def concat(values, axis, name="concat"):
-    """Concatenation along ``axis``; one value gives an ``Identity`` as TF."""
-    if len(values) == 1:
-        with name_scope(name) as scope:
-            return identity(values[0], name=scope)
-    return apply_op("ConcatV2", values=list(values), axis=axis, name=name)
-
-
-def stack(values, axis=0, name="stack"):
-    return apply_op("Pack", values=list(values), axis=axis, name=name)
-
-
-def unstack(value, num=None, axis=0, name="unstack"):
-    value = convert_to_tensor(value)
-    if num is None:
-        num = value.shape.as_list()[axis]
-    return apply_op("Unpack", value=value, num=num, axis=axis, name=name)
-
-
-def transpose(a, perm=None, name="transpose"):
-    a = convert_to_tensor(a)
-    if perm is None:
-        perm = np.arange(a.shape.ndims - 1, -1, -1, dtype=np.int32)
-    return apply_op("Transpose", x=a, perm=perm, name=name)
-
-
-def slice(input_, begin, size, name=None):  # noqa: A001
-    return apply_op("Slice", input=input_, begin=begin, size=size, name=name or "Slice")
-
-
-def gather(params, indices, axis=0, name=None):
-    return apply_op("GatherV2", params=params, indices=indices, axis=axis, name=name or "GatherV2")
-
-
-def tile(input, multiples, name=None):  # noqa: A002
-    return apply_op("Tile", input=input, multiples=multiples, name=name or "Tile")
-
-
-def broadcast_to(input, shape, name=None):  # noqa: A002
-    return apply_op("BroadcastTo", input=input, shape=shape, name=name or "BroadcastTo")
-
-
-def where(condition, x=None, y=None, name=None):
-    if x is None or y is None:
-        raise errors.UnimplementedError("tf.where with one argument (the indices of true elements) is not supported yet; pass x and y")
-    return apply_op("Select", condition=condition, t=x, e=y, name=name or "Select")
