@@ -197,3 +197,14 @@ def test_registry_rejects_unknown_and_duplicates():
         registry.get("NoSuchOp")
     with pytest.raises(ValueError):
         registry.register_op("AddV2")
+
+
+def test_python_ints_become_int32_when_the_type_attr_has_no_default():
+    # GatherV2's Tindices allows {int16, int32, int64} without a default; TF converts 40000 to int32.
+    from nanotf.framework.op_def_library import apply_op
+
+    with tf.Graph().as_default():
+        out = apply_op("GatherV2", params=tf.range(50000), indices=[40000], axis=0)
+        assert out.op.inputs[1].dtype == tf.int32
+        with tf.Session() as sess:
+            assert sess.run(out).tolist() == [40000]

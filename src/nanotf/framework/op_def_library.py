@@ -179,8 +179,10 @@ def _convert_arg(arg, value, attrs, attr_defs, op_type) -> list:
         if dtype is None and default.WhichOneof("value") == "type":
             preferred = dtypes.as_dtype(default.type)
         elif dtype is None and attr_defs[arg.type_attr].allowed_values.list.type:
-            preferred = dtypes.as_dtype(attr_defs[arg.type_attr].allowed_values.list.type[0])
-            preferred = preferred if preferred.is_integer else None
+            # Python ints become int32 as in TF; only an attr that forbids int32 gets its first integer type.
+            allowed = [dtypes.as_dtype(t) for t in attr_defs[arg.type_attr].allowed_values.list.type]
+            integers = [t for t in allowed if t.is_integer]
+            preferred = dtypes.int32 if dtypes.int32 in allowed else (integers[0] if integers else None)
     elif arg.type:
         dtype = dtypes.as_dtype(arg.type)
     if arg.number_attr:
