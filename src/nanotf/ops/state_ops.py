@@ -114,7 +114,7 @@ def _read_variable(ctx, attrs, handle):
 
 register_op("ReadVariableOp", ["resource: resource"], ["value: dtype"], ["dtype: type"],
             shape=lambda op: [handle_shape(op.inputs[0])], kernel=_read_variable, uses_store=True,
-            is_stateful=True)  # fmt: skip
+            is_stateful=True, grad=lambda op, grad: [grad])  # fmt: skip
 
 
 def _assign_variable(ctx, attrs, handle, value):

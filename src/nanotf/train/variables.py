@@ -396,8 +396,9 @@ class ResourceVariable(Variable):
         return self._handle_tensor
 
     def value(self):
-        """A fresh read (``ReadVariableOp``) in the current scope."""
-        return self._read()
+        """A fresh read (``ReadVariableOp``) in the current scope, outside any colocation scope (as TF)."""
+        with self._handle_tensor.graph.colocate_with(None, ignore_existing=True):
+            return self._read()
 
     def _read(self, name="ReadVariableOp"):
         return apply_op("ReadVariableOp", resource=self._handle_tensor, dtype=self._dtype, name=name)
@@ -410,7 +411,7 @@ class ResourceVariable(Variable):
     def _as_tensor(self, dtype=None, name=None, as_ref=False):
         if as_ref:
             return self._handle_tensor
-        return self._read()
+        return self.value()
 
     def is_initialized(self, name=None):
         return apply_op("VarIsInitializedOp", resource=self._handle_tensor, name=name or "VarIsInitializedOp")
