@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from google.protobuf.descriptor import FieldDescriptor
 
-from nanotf.protos import checkpoint_pb2, graph_pb2, meta_graph_pb2, tensor_pb2
+from nanotf.protos import checkpoint_pb2, control_flow_pb2, graph_pb2, meta_graph_pb2, tensor_pb2
 
-_MODULES = (tensor_pb2, graph_pb2, meta_graph_pb2, checkpoint_pb2)
+_MODULES = (tensor_pb2, graph_pb2, meta_graph_pb2, checkpoint_pb2, control_flow_pb2)
 _TF_FILES = [
     "tensorflow.core.framework.tensor_pb2",
     "tensorflow.core.framework.tensor_shape_pb2",
@@ -32,6 +32,7 @@ _TF_FILES = [
     "tensorflow.core.protobuf.tensor_bundle_pb2",
     "tensorflow.core.util.saved_tensor_slice_pb2",
     "tensorflow.python.training.checkpoint_state_pb2",
+    "tensorflow.core.protobuf.control_flow_pb2",
 ]
 # Fields nanotf declares as opaque bytes although TF declares a message.
 _OPAQUE = {"GraphDef.debug_info", "MetaGraphDef.object_graph_def", "TensorInfo.composite_tensor"}
@@ -115,7 +116,8 @@ def test_field_numbers_match_tensorflow(tf_runner):
                 problems.append(f"{short}: enum {f.enum_type.full_name}, TensorFlow {enum}")
     assert not problems, "\n".join(problems)
     # Every message checked: the comparison above must have covered the core ones.
-    assert {"nanotf.MetaGraphDef", "nanotf.BundleEntryProto", "nanotf.NodeDef"} <= set(ours)
+    assert {"nanotf.MetaGraphDef", "nanotf.BundleEntryProto", "nanotf.NodeDef", "nanotf.WhileContextDef",
+            "nanotf.CondContextDef", "nanotf.ValuesDef", "nanotf.ControlFlowContextDef"} <= set(ours)
 
 
 def test_every_tensorflow_field_is_declared(tf_runner):

@@ -74,7 +74,7 @@ def test_tensor_array_in_a_graph():
         for i in range(4):
             reversed_ta = reversed_ta.write(3 - i, ta.read(i) * 2.0)
         stacked = reversed_ta.stack()
-        assert stacked.shape.as_list() == [None, 2] and first.shape.as_list() == [2]
+        assert stacked.shape.as_list() == [4, 2] and first.shape.as_list() == [2]
         data = np.arange(8, dtype=np.float32).reshape(4, 2)
         with tf.Session() as sess:
             np.testing.assert_array_equal(sess.run(stacked, {values: data}), data[::-1] * 2)

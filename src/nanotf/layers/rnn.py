@@ -26,12 +26,12 @@ from nanotf.framework.graph import name_scope
 from nanotf.framework.op_def_library import apply_op
 from nanotf.framework.op_def_library import constant
 from nanotf.framework.op_def_library import convert_to_tensor
+from nanotf.layers.rnn_cell import zero_state_tensors
 from nanotf.ops import _nest
 from nanotf.ops import array_ops
 from nanotf.ops.control_flow_ops import Assert
 from nanotf.ops.tensor_array_ops import TensorArray
 from nanotf.ops.while_v1 import while_loop
-from nanotf.layers.rnn_cell import zero_state_tensors
 from nanotf.train.variable_scope import variable_scope
 
 __all__ = ["dynamic_rnn"]

@@ -5,7 +5,8 @@ loop). The first call captures the cell's variable scope: ``<scope>/<cell
 name>`` for variables (``rnn/lstm_cell/kernel``, created outside the loop)
 and the name scope current at that call for ops (``rnn/while/lstm_cell/``);
 later calls reuse both. Cell names are TF's: ``lstm_cell``,
-``basic_lstm_cell``, ``gru_cell``, ``basic_rnn_cell``.
+``basic_lstm_cell``, ``gru_cell``, ``basic_rnn_cell``, ``multi_rnn_cell``
+(whose cells sit under ``cell_<i>/``).
 
 Gate layouts (columns of the one kernel each cell multiplies by
 ``[inputs, state]``)::
@@ -38,7 +39,7 @@ from nanotf.train import initializers
 from nanotf.train.variable_scope import get_variable
 from nanotf.train.variable_scope import variable_scope
 
-__all__ = ["RNNCell", "LSTMStateTuple", "BasicRNNCell", "BasicLSTMCell", "LSTMCell", "GRUCell"]
+__all__ = ["BasicLSTMCell", "BasicRNNCell", "GRUCell", "LSTMCell", "LSTMStateTuple", "MultiRNNCell", "RNNCell"]
 
 
 class LSTMStateTuple(collections.namedtuple("LSTMStateTuple", ("c", "h"))):
@@ -59,7 +60,9 @@ def _size_vector(size):
     """``size`` (an int, a shape, or a scalar/vector int32 tensor) as an int32 vector, and its static dims or None."""
     if hasattr(size, "op"):
         value = constant_value(size)
-        vector = size if size.shape.ndims == 1 else apply_op("ExpandDims", input=size, axis=np.int32(0), name="ExpandDims")
+        vector = size
+        if size.shape.ndims != 1:
+            vector = apply_op("ExpandDims", input=size, dim=np.int32(0), name="ExpandDims")
         return vector, None if value is None else np.atleast_1d(value).tolist()
     dims = [size] if isinstance(size, (int, np.integer)) else tensor_shape.as_shape(size).as_list()
     if None in dims:
@@ -381,3 +384,46 @@ class LSTMCell(RNNCell):
         if self._state_is_tuple:
             return m, LSTMStateTuple(c, m)
         return m, apply_op("ConcatV2", values=[c, m], axis=np.int32(1), name="concat")
+
+
+class MultiRNNCell(RNNCell):
+    """Cells stacked: each one's output is the next one's input; the state is the tuple of their states.
+
+    Variables are scoped ``multi_rnn_cell/cell_<i>/<cell name>/...``.
+    """
+
+    def __init__(self, cells, state_is_tuple=True):
+        super().__init__()
+        if not cells:
+            raise ValueError("Must specify at least one cell for MultiRNNCell.")
+        if not state_is_tuple:
+            raise ValueError("nanotf's MultiRNNCell keeps its state as a tuple; pass state_is_tuple=True")
+        self._cells = list(cells)
+
+    @property
+    def state_size(self):
+        return tuple(cell.state_size for cell in self._cells)
+
+    @property
+    def output_size(self):
+        return self._cells[-1].output_size
+
+    @property
+    def variables(self) -> list:
+        return [v for cell in self._cells for v in cell.variables]
+
+    @property
+    def trainable_variables(self) -> list:
+        return [v for cell in self._cells for v in cell.trainable_variables]
+
+    def zero_state(self, batch_size, dtype):
+        with name_scope(type(self).__name__ + "ZeroState"):
+            return tuple(cell.zero_state(batch_size, dtype) for cell in self._cells)
+
+    def call(self, inputs, state):
+        new_states = []
+        for i, cell in enumerate(self._cells):
+            with variable_scope(f"cell_{i}"):
+                inputs, new_state = cell(inputs, state[i])
+            new_states.append(new_state)
+        return inputs, tuple(new_states)

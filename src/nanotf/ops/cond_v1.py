@@ -78,7 +78,11 @@ class CondContext(ControlFlowContext):
             if self.outer_context is not None:
                 self.outer_context.add_inner_op(result.op)
         result.op._control_flow_context = self
-        self._values.add(result)
+        # The Switch output is seen by this context and every outer one, as an op's outputs are.
+        ctxt = self
+        while ctxt is not None:
+            ctxt._values.add(result)
+            ctxt = ctxt.outer_context
         self._external_values[val] = result
         return result
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from nanotf import errors
+from nanotf.framework import dtypes
 from nanotf.framework.registry import NOT_DIFFERENTIABLE
 from nanotf.framework.registry import register_op
 from nanotf.framework.tensor_shape import TensorShape
@@ -86,7 +87,11 @@ def _switch_grad(op, grad_false, grad_true):
         return _loop_switch_grad(op, grad_ctxt.grad_state, grad_false, grad_true)
     if op_ctxt is not None and op_ctxt.is_cond_context():
         # The driver gave the untaken side zeros (live exactly when this side is dead).
+        taken = (grad_false, grad_true)[op_ctxt.branch]
         if (grad_false, grad_true)[1 - op_ctxt.branch] is None:
+            if op.inputs[0].dtype.base_dtype == dtypes.resource and taken is not None:
+                # A variable's handle has no zeros: the Merge forwards the branch's gradient when it runs.
+                return merge([taken, taken], name="cond_resource_grad")[0], None
             return None, None
         return merge([grad_false, grad_true], name="cond_grad")[0], None
     false_grad = switch(grad_false, op.inputs[1])[0]
@@ -100,7 +105,7 @@ def _loop_switch_grad(op, grad_state, grad_false, grad_true):
     merge_grad = grad_state.switch_map.get(op)
     if merge_grad is not None:
         if grad_true is not None:
-            from nanotf.ops.control_flow_context import update_input
+            from nanotf.ops.control_flow_context import update_input  # that module imports this one
 
             update_input(merge_grad.op, 1, next_iteration(grad_true))
         return None, None
@@ -145,7 +150,7 @@ def _merge_shape(op):
 
 
 def _merge_grad(op, grad, _):
-    from nanotf.ops.control_flow_context import output_context
+    from nanotf.ops.control_flow_context import output_context  # that module imports this one
 
     op_ctxt = output_context(op.inputs[0].op)
     grad_ctxt = op.graph._control_flow_context
@@ -204,19 +209,19 @@ def _same_shape(op):
 def _enter_grad(op, grad):
     grad_ctxt = op.graph._control_flow_context
     if grad_ctxt is None or not grad_ctxt.back_prop or grad_ctxt.grad_state is None:
-        return grad
+        return [grad]
     if op.get_attr("is_constant"):
-        return grad_ctxt.grad_state.add_backprop_accumulator(op, grad)
+        return [grad_ctxt.grad_state.add_backprop_accumulator(op, grad)]
     result = exit(grad)
     grad_ctxt.loop_exits.append(result)
     grad_ctxt.exit_result([result])
-    return result
+    return [result]
 
 
 def _exit_grad(op, grad):
     grad_ctxt = op.graph._control_flow_context
     if not grad_ctxt.back_prop:
-        return None  # the loop was built with back_prop=False
+        return [None]  # the loop was built with back_prop=False
     if op._control_flow_context.grad_state is not None:
         raise TypeError("Second-order gradient for while loops not supported.")
     grad_ctxt.add_name(grad)
@@ -224,12 +229,12 @@ def _exit_grad(op, grad):
         result = enter(grad, grad_ctxt.name, is_constant=False, parallel_iterations=grad_ctxt.parallel_iterations,
                        name="b_exit")  # fmt: skip
     grad_ctxt.loop_enters.append(result)
-    return result
+    return [result]
 
 
 def _next_iteration_grad(op, grad):
     # The gradient loop's own NextIteration is added by the loop Switch's rule.
-    return grad
+    return [grad]
 
 
 _ENTER_ATTRS = ["T: type", "frame_name: string", "is_constant: bool = false", "parallel_iterations: int = 10"]

@@ -15,9 +15,11 @@ from nanotf import errors
 from nanotf.framework import dtypes
 from nanotf.framework import graph as graph_lib
 from nanotf.framework import tensor_shape
+from nanotf.framework.common_shapes import constant_value
 from nanotf.framework.op_def_library import apply_op
 from nanotf.framework.op_def_library import convert_to_tensor
 from nanotf.ops import array_ops
+from nanotf.ops import gradient_util
 from nanotf.ops import math_ops
 
 __all__ = ["TensorArray"]
@@ -136,7 +138,13 @@ class TensorArray:
         """All elements stacked (``gather(range(size()))``), colocated with the array as in TF."""
         graph = graph_lib.get_default_graph()
         with graph.colocate_with(self._handle.op), graph_lib.name_scope(name, "TensorArrayStack", [self._handle]):
-            return self.gather(math_ops.range(0, self.size()), name=name)
+            value = self.gather(math_ops.range(0, self.size()), name=name)
+        size = None if self._dynamic_size else self._size
+        if hasattr(size, "op"):
+            size = constant_value(size)
+        if size is not None and self.element_shape.ndims is not None:
+            value.set_shape(tensor_shape.TensorShape([int(size)]).concatenate(self.element_shape))
+        return value
 
     def concat(self, name=None):
         """All elements concatenated along their first axis."""
@@ -190,7 +198,8 @@ class TensorArray:
     def unstack(self, value, name=None) -> TensorArray:
         """A TensorArray holding the slices of ``value`` along its first axis."""
         with graph_lib.name_scope(name, "TensorArrayUnstack", [self._handle, value]):
-            num_elements = array_ops.shape(value)[0]
+            value = convert_to_tensor(value)
+            num_elements = gradient_util.shape_of(value)[0]
             return self.scatter(indices=math_ops.range(0, num_elements), value=value, name=name)
 
     def grad(self, source, flow=None, name=None) -> TensorArray:

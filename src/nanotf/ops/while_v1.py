@@ -104,31 +104,33 @@ class WhileContext(ControlFlowContext):
         self._external_values[val] = result
         return result
 
-    def _building_gradient_of(self, val):
-        """The grad state if a gradient loop is being built and ``val`` is from its forward loop."""
+    def _current_grad_state(self):
+        """The state of the gradient loop being built right now, or None."""
         current = self.graph._control_flow_context
         grad_ctxt = current.get_while_context() if current is not None else None
-        if grad_ctxt is None or grad_ctxt.grad_state is None:
+        return grad_ctxt.grad_state if grad_ctxt is not None else None
+
+    def _building_gradient_of(self, val):
+        """The grad state if a gradient loop is being built and ``val`` is from its forward loop."""
+        grad_state = self._current_grad_state()
+        if grad_state is None:
             return None
         forward = while_context_of(val.op)
         if forward is not None and is_loop_exit(val.op):
             forward = forward.outer_context.get_while_context() if forward.outer_context is not None else None
-        grad_state = grad_ctxt.grad_state
         return grad_state if forward is grad_state.forward_context else None
 
     def add_op(self, op) -> None:
         # A shape op on a forward value, built for the gradient loop, runs in the forward loop
         # instead: the forward loop then saves the (small) shape for the gradient, not the tensor.
         if op.type in ("Shape", "Size", "Rank") and op._inputs:
-            current = self.graph._control_flow_context
-            grad_ctxt = current.get_while_context() if current is not None else None
-            if grad_ctxt is not None and grad_ctxt.grad_state is not None:
-                source = op._inputs[0].op
-                if while_context_of(source) is grad_ctxt.grad_state.forward_context:
-                    forward_ctxt = op_context(source)
-                    op._control_flow_context = forward_ctxt
-                    forward_ctxt._add_op_internal(op)
-                    return
+            grad_state = self._current_grad_state()
+            source = op._inputs[0].op
+            if grad_state is not None and while_context_of(source) is grad_state.forward_context:
+                forward_ctxt = op_context(source)
+                op._control_flow_context = forward_ctxt
+                forward_ctxt._add_op_internal(op)
+                return
         super().add_op(op)
 
     def _add_op_internal(self, op) -> None:
