@@ -133,3 +133,21 @@ def test_operation_fetched_runs_dependencies_in_order():
         sess.run(tf.global_variables_initializer())
         assert sess.run(read) == 1
         assert sess.run(read) == 2
+
+
+def test_stateless_ops_reached_only_through_control_edges_are_skipped():
+    # The input gradient of a first layer is gated by tuple() but read by nobody:
+    # running it could change nothing, so the plan leaves it out (as TF's optimizer does).
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, [2, 3])
+        w = tf.Variable(np.ones((3, 1), np.float32))
+        loss = tf.reduce_sum(tf.matmul(x, w))
+        dx, dw = tf.gradients(loss, [x, w], gate_gradients=True)
+        step = tf.assign_sub(w, 0.1 * dw)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(step, {x: np.ones((2, 3), np.float32)})
+            plan = next(p for p in sess._plans.values() if p.steps and any(s.op is step.op for s in p.steps))
+            ran = {s.op for s in plan.steps}
+            assert dx.op.inputs[0].op not in ran and dw.op.inputs[0].op in ran
+            np.testing.assert_allclose(sess.run(w), np.full((3, 1), 0.8, np.float32))

@@ -63,10 +63,11 @@ def _activation(name, types, fn, grad_op, grad_types, grad_arg, feed, grad_fn, a
         return [apply_op(grad_op, gradients=grad, name=grad_op, **{grad_arg: source}, **attrs)]
 
 
+# Piecewise-linear grads multiply by a mask, as TF's kernels do (a NaN gradient stays NaN).
 _activation("Relu", _RELU_T, lambda a, x: np.maximum(x, 0), "ReluGrad", _RELU_GRAD_T, "features", "output",
-            lambda a, g, y: np.where(y > 0, g, 0))  # fmt: skip
+            lambda a, g, y: g * (y > 0))  # fmt: skip
 _activation("Relu6", _RELU_GRAD_T, lambda a, x: np.clip(x, 0, 6), "Relu6Grad", _RELU_GRAD_T, "features", "output",
-            lambda a, g, y: np.where((y > 0) & (y < 6), g, 0))  # fmt: skip
+            lambda a, g, y: g * ((y > 0) & (y < 6)))  # fmt: skip
 _activation("Elu", _FLOAT_ACT, lambda a, x: np.where(x < 0, np.expm1(np.minimum(x, 0)), x),
             "EluGrad", _FLOAT_ACT, "outputs", "output", lambda a, g, y: np.where(y < 0, g * (y + 1), g))  # fmt: skip
 _activation("Selu", _FLOAT_ACT,

@@ -81,6 +81,25 @@ def _topological(needed: set, feeds) -> list:
     return order
 
 
+def _without_unobserved(order: list, fetches, targets, feeds) -> list:
+    """``order`` less the stateless ops whose outputs nothing in the plan reads.
+
+    Such ops are reached only through control edges (e.g. the gradient for a
+    first layer's input, gated by ``tuple``): they change nothing and nobody
+    sees their values, so skipping them is unobservable, and running the rest
+    in the same order keeps every ordering the control edges asked for.
+    TensorFlow's graph optimizer drops the same ops.
+    """
+    live = {t.op for t in fetches} | set(targets)
+    for op in reversed(order):
+        reg = op._reg
+        if op not in live and (reg is None or reg.op_def.is_stateful or reg.uses_store):
+            live.add(op)
+        if op in live:
+            live.update(t.op for t in op._inputs if t not in feeds)
+    return [op for op in order if op in live]
+
+
 class Executor:
     """Builds and runs plans over one graph for one variable store."""
 
@@ -94,7 +113,7 @@ class Executor:
         needed = needed_ops(fetches, targets, feed_set)
         if any(op._type in CONTROL_FLOW_TYPES for op in needed):
             return Plan(None, 0, None, None, dataflow.DataflowPlan(needed, fetches, feeds, self._store))
-        order = _topological(needed, feed_set)
+        order = _without_unobserved(_topological(needed, feed_set), fetches, targets, feed_set)
         slots: dict = {}
 
         def slot(t):
