@@ -29,10 +29,10 @@ masked running checksum.
 
 from __future__ import annotations
 
-import secrets
-
 from ..errors import DataLossError, UnimplementedError
-from ..protos import checkpoint_pb2
+import numpy as np
+
+from ..protos import checkpoint_pb2, tensor_pb2
 from . import dtypes
 from .protoparse import parse_message
 
@@ -40,7 +40,10 @@ HEADER_KEY = b""
 BUNDLE_VERSION = 1  # the consumer version nanotf reads as
 BUNDLE_MIN_PRODUCER = 0
 INDEX_SUFFIX = ".index"
-TEMP_STATE = ".tempstate"
+# NumPy's array rank limit (TensorFlow allows 254), its size limit, and its item size for strings/variants.
+MAX_RANK = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
+_MAX_BYTES = (1 << 63) - 1
+_OBJECT_ITEMSIZE = 8
 
 
 def index_filename(prefix: str) -> str:
@@ -49,11 +52,6 @@ def index_filename(prefix: str) -> str:
 
 def data_filename(prefix: str, shard_id: int, num_shards: int) -> str:
     return "%s.data-%05d-of-%05d" % (prefix, shard_id, num_shards)
-
-
-def temp_filename(path: str) -> str:
-    """TensorFlow's temporary name for a file being written: ``<file>.tempstate<random u64>``."""
-    return f"{path}{TEMP_STATE}{secrets.randbits(64)}"
 
 
 def new_header(num_shards: int) -> checkpoint_pb2.BundleHeaderProto:
@@ -96,11 +94,38 @@ def parse_entry(value, path: str, key: bytes) -> checkpoint_pb2.BundleEntryProto
     entry = parse_message(checkpoint_pb2.BundleEntryProto(), value, f"{path}: entry for key {name}")
     if entry.dtype not in dtypes.BY_ENUM:
         raise DataLossError(f"{path}: entry for key {name} has unknown dtype {entry.dtype}")
-    if entry.shape.unknown_rank or any(d.size < 0 for d in entry.shape.dim):
-        raise DataLossError(f"{path}: entry for key {name} has an invalid shape")
+    check_shape(entry.shape, f"{path}: entry for key {name}", dtypes.wire_dtype(entry.dtype))
     if entry.shard_id < 0 or entry.offset < 0 or entry.size < 0:
         raise DataLossError(f"{path}: entry for key {name} has a negative shard, offset or size")
     return entry
+
+
+def check_shape(shape: tensor_pb2.TensorShapeProto, where: str, wire: dtypes.WireDType) -> None:
+    """Raise unless ``shape`` is one a stored ``wire`` tensor can have and a NumPy array can take.
+
+    NumPy needs the product of the nonzero dimensions times the item size
+    (8 for strings and variants, held as objects) to fit in 63 bits, even
+    for an array without elements.
+
+    Raises:
+        DataLossError: for an unknown rank, a negative dimension, or a tensor
+            of more than 2**63-1 bytes.
+        UnimplementedError: for more dimensions than NumPy arrays can have,
+            or a zero-element shape whose other dimensions are that large.
+    """
+    if shape.unknown_rank or any(d.size < 0 for d in shape.dim):
+        raise DataLossError(f"{where} has an invalid shape (unknown rank or a negative dimension)")
+    if len(shape.dim) > MAX_RANK:
+        raise UnimplementedError(f"{where} has rank {len(shape.dim)}; NumPy arrays have at most {MAX_RANK} dimensions")
+    dims = [d.size for d in shape.dim]
+    limit = _MAX_BYTES // (wire.itemsize or _OBJECT_ITEMSIZE)
+    elements = 1
+    for d in dims:
+        elements *= d or 1
+        if elements > limit:
+            if 0 in dims:
+                raise UnimplementedError(f"{where} has no elements, but dimensions {dims} NumPy cannot represent")
+            raise DataLossError(f"{where} has shape {dims}: more than 2**63-1 bytes of {wire.name}")
 
 
 def entry_shape(entry: checkpoint_pb2.BundleEntryProto) -> tuple[int, ...]:

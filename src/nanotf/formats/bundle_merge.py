@@ -9,8 +9,10 @@ prefix (``<prefix>_temp/part-0000i-of-0000n``), then merges:
 2. entries get their new ``shard_id``; a partitioned tensor's data-less
    full-tensor entries from several inputs are combined by concatenating
    their ``slices`` (any other repeated key is an error);
-3. ``<prefix>.index`` is written in place (no temp file, as TensorFlow does),
-   with the first input's header fields and ``num_shards = total``;
+3. ``<prefix>.index`` gets the first input's header fields and
+   ``num_shards = total``. TensorFlow writes it in place; nanotf writes it to
+   a temp file first and renames it last, after the data files, so the merged
+   checkpoint appears whole or not at all (the bytes are the same);
 4. the input index files are deleted, and their directories if empty.
 """
 
@@ -21,9 +23,10 @@ from typing import Sequence
 
 from ..errors import InvalidArgumentError, NotFoundError
 from ..protos import checkpoint_pb2
-from . import bundle
+from . import atomic, bundle, storage
 from .bundle_reader import BundleReader
-from .bundle_writer import write_index
+from .bundle_writer import write_index_temp
+from .fileerrors import os_errors
 
 
 def merge_bundles(shard_prefixes: Sequence[str], prefix: str, delete_old_dirs: bool = True,
@@ -42,9 +45,13 @@ def merge_bundles(shard_prefixes: Sequence[str], prefix: str, delete_old_dirs: b
             full-tensor entries of one partitioned tensor with equal dtype and shape).
         DataLossError: for a malformed input.
     """
-    prefix = os.fspath(prefix)
+    remote, prefix = storage.resolve(prefix)
+    if remote:
+        from .remote_bundle import merge_remote  # it imports this module
+
+        return merge_remote(shard_prefixes, prefix, allow_missing_files)
     readers = []
-    for shard_prefix in map(os.fspath, shard_prefixes):
+    for shard_prefix in (storage.local_path(os.fspath(p)) for p in shard_prefixes):
         if allow_missing_files and not os.path.exists(bundle.index_filename(shard_prefix)):
             continue
         readers.append(BundleReader(shard_prefix))
@@ -55,24 +62,31 @@ def merge_bundles(shard_prefixes: Sequence[str], prefix: str, delete_old_dirs: b
     header.CopyFrom(readers[0].header)
     header.num_shards = total
     merged: dict[bytes, checkpoint_pb2.BundleEntryProto] = {}
-    first_id = 0
+    renames = []
     for reader in readers:
+        first_id = len(renames)
         for key in reader.keys():
             entry = checkpoint_pb2.BundleEntryProto()
             entry.CopyFrom(reader.entry(key))
             entry.shard_id += first_id
             _combine(merged, key, entry, reader.prefix)
         reader.close()
-        for shard in range(reader.header.num_shards):
-            os.replace(bundle.data_filename(reader.prefix, shard, reader.header.num_shards),
-                       bundle.data_filename(prefix, first_id + shard, total))
-        first_id += reader.header.num_shards
+        renames += [(bundle.data_filename(reader.prefix, shard, reader.header.num_shards),
+                     bundle.data_filename(prefix, first_id + shard, total))
+                    for shard in range(reader.header.num_shards)]  # fmt: skip
     directory = os.path.dirname(prefix)
     if directory:
-        os.makedirs(directory, exist_ok=True)
-    write_index(prefix, merged, header, atomic=False)
+        with os_errors(directory, "creating the checkpoint directory"):
+            os.makedirs(directory, exist_ok=True)
+    index_temp = write_index_temp(prefix, merged, header)
+    try:
+        atomic.commit(renames + [(index_temp, bundle.index_filename(prefix))])
+    except BaseException:
+        atomic.remove_quietly(index_temp)
+        raise
     for reader in readers:
-        os.remove(reader.index_path)
+        with os_errors(reader.index_path, "removing the merged input"):
+            os.remove(reader.index_path)
         if delete_old_dirs:
             try:
                 os.rmdir(os.path.dirname(reader.prefix) or ".")

@@ -199,12 +199,35 @@ def overlap(a: TensorSlice, b: TensorSlice, full_shape) -> int:
     return n
 
 
+# Up to this many parts, overlaps are found by comparing every pair; beyond
+# it (a hostile list of thousands of slices) a coverage mask keeps it linear.
+_PAIRWISE_PARTS = 32
+
+
+def _check_disjoint(parts: Sequence[TensorSlice], target: TensorSlice, full_shape, what: str) -> None:
+    if len(parts) <= _PAIRWISE_PARTS:
+        for n, a in enumerate(parts):
+            for b in parts[n + 1 :]:
+                if overlap(a, b, full_shape):
+                    raise DataLossError(f"{what}: stored slices {a} and {b} overlap")
+        return
+    covered = np.zeros(target.shape(full_shape), dtype=bool)
+    origin = target.bounds(full_shape)
+    for part in parts:
+        region = covered[tuple(slice(max(s, t0) - t0, min(e, t1) - t0)
+                               for (s, e), (t0, t1) in zip(part.bounds(full_shape), origin))]  # fmt: skip
+        if region.any():
+            raise DataLossError(f"{what}: stored slice {part} overlaps another stored slice")
+        region[...] = True
+
+
 def assemble(full_shape, target: TensorSlice, stored: Sequence[TensorSlice], load: Callable[[int, bool], np.ndarray],
              dtype: np.dtype, what: str) -> np.ndarray:
     """Build slice ``target`` of a partitioned tensor from its stored slices.
 
-    Checks, before allocating, that the stored slices lie in the tensor, do not
-    overlap where they meet ``target``, and cover it.
+    Memory stays bounded by the file: the parts are loaded (each checked
+    against the bytes its entry really has) before the result is allocated,
+    and their element counts must add up to exactly the target's.
 
     Args:
         full_shape: the whole tensor's shape.
@@ -229,16 +252,14 @@ def assemble(full_shape, target: TensorSlice, stored: Sequence[TensorSlice], loa
             raise DataLossError(str(exc)) from None
         if overlap(slc, target, full_shape):
             parts.append(i)
-    for n, i in enumerate(parts):
-        for j in parts[n + 1 :]:
-            if overlap(stored[i], stored[j], full_shape):
-                raise DataLossError(f"{what}: stored slices {stored[i]} and {stored[j]} overlap")
     shape = target.shape(full_shape)
     if sum(overlap(stored[i], target, full_shape) for i in parts) != int(np.prod(shape, dtype=object)):
-        raise DataLossError(f"{what}: the stored slices do not cover slice {target}")
+        raise DataLossError(f"{what}: the stored slices do not cover slice {target} exactly (gaps or overlaps)")
     if len(parts) == 1 and stored[parts[0]].bounds(full_shape) == target.bounds(full_shape):
         return load(parts[0], True)
+    arrays = [load(i, False) for i in parts]
+    _check_disjoint([stored[i] for i in parts], target, full_shape, what)
     out = np.empty(shape, dtype=dtype)
-    for i in parts:
-        copy_slice(out, target, load(i, False), stored[i], full_shape)
+    for i, array in zip(parts, arrays):
+        copy_slice(out, target, array, stored[i], full_shape)
     return out

@@ -7,13 +7,12 @@ TensorFlow writes it with ``text_format.MessageToString``, one line per value::
     all_model_checkpoint_paths: "model.ckpt-1000"
 
 (``all_model_checkpoint_timestamps`` / ``last_preserved_timestamp`` lines only
-when given; the Saver never writes them). The file is replaced atomically via
-``<name>.tmp<uuid4 hex>`` + rename. Path rewriting rules live with the
+when given; the Saver never writes them). The file is replaced atomically
+(``atomic``: temp file, fsync, rename). Path rewriting rules live with the
 user-facing functions in ``nanotf.train.checkpoint_management``.
 """
 
 from __future__ import annotations
-
 
 from google.protobuf import text_format
 
@@ -40,5 +39,9 @@ def parse_state(text: str) -> checkpoint_pb2.CheckpointState:
 
 
 def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temp file, fsync and rename."""
-    write_atomic_bytes(path, text.encode("utf-8"))
+    """Write ``text`` (UTF-8) to ``path`` through a temp file, fsync and rename.
+
+    The directory is fsynced first: the checkpoints the state names are then
+    on disk before the state that names them, even across a power cut.
+    """
+    write_atomic_bytes(path, text.encode("utf-8"), publish=True)

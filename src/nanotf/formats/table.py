@@ -41,13 +41,15 @@ The writer is in ``table_writer.py``.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import mmap
 import os
 import struct
 from typing import Iterator, NamedTuple
 
-from ..errors import DataLossError, NotFoundError, UnimplementedError
-from . import crc32c
+from ..errors import DataLossError
+from . import crc32c, snappy
+from .fileerrors import typed_os_error
 from .varint import MAX_VARINT32_BYTES, decode_varint
 
 TABLE_MAGIC = 0xDB4775248B80FB57
@@ -56,6 +58,13 @@ FOOTER_HANDLES_SIZE = 40  # two handles, zero padded, before the magic
 BLOCK_TRAILER_SIZE = 5
 NO_COMPRESSION = 0
 SNAPPY_COMPRESSION = 1
+# Prefix compression lets a block describe keys far longer than itself (each
+# entry may repeat all of the previous key and add a byte). Writers restart
+# sharing every 16 entries (TensorFlow and LevelDB; the index block every
+# entry), and a key is at most the unshared bytes since its restart, so a
+# real block's keys add up to less than 16x the block. Beyond that a block
+# is a decompression bomb, not a table.
+MAX_KEY_EXPANSION = 16
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 
@@ -72,20 +81,6 @@ def decode_handle(buf, pos: int, end: int, where: str) -> tuple[BlockHandle, int
     offset, pos = decode_varint(buf, pos, end, where)
     size, pos = decode_varint(buf, pos, end, where)
     return BlockHandle(offset, size), pos
-
-
-def _snappy_uncompress(data: bytes, where: str) -> bytes:
-    try:
-        import snappy  # python-snappy; optional, TF never writes compressed tables
-    except ImportError:
-        raise UnimplementedError(
-            f"{where}: block is snappy-compressed and no `snappy` module is installed "
-            "(pip install python-snappy)"
-        ) from None
-    try:
-        return snappy.uncompress(data)
-    except Exception as exc:  # the module raises its own, unrelated error types
-        raise DataLossError(f"{where}: corrupted snappy block ({exc})") from None
 
 
 class Block:
@@ -117,6 +112,7 @@ class Block:
         starts: dict[int, bool] = {}
         prev = b""
         pos = 0
+        key_budget = MAX_KEY_EXPANSION * max(limit, 1)
         while pos < limit:
             start = pos
             shared, pos = decode_varint(buf, pos, limit, where, MAX_VARINT32_BYTES)
@@ -126,6 +122,12 @@ class Block:
                 raise DataLossError(f"{where}: bad entry at block offset {start}")
             key = prev[:shared] + bytes(buf[pos : pos + non_shared])
             pos += non_shared
+            key_budget -= len(key)
+            if key_budget < 0:
+                raise DataLossError(
+                    f"{where}: keys up to block offset {start} expand to more than "
+                    f"{MAX_KEY_EXPANSION}x the block's {limit} bytes (corrupted prefix sharing)"
+                )
             if self.keys and key <= prev:
                 raise DataLossError(f"{where}: keys out of order at block offset {start}")
             self.keys.append(key)
@@ -140,31 +142,41 @@ class Block:
         return bisect.bisect_left(self.keys, key)
 
 
+def _in_memory(data: bytes) -> mmap.mmap:
+    """An anonymous mapping holding ``data``, so that a table read into memory is handled like a mapped file."""
+    m = mmap.mmap(-1, len(data))
+    m.write(data)
+    return m
+
+
 class TableReader:
     """Random and sequential access to a table file, read via mmap.
 
     Args:
         path: the table file.
         verify_checksums: check every block's CRC when it is read (default).
+        data: the file's bytes if already read (from an object store);
+            ``path`` then only names the file in errors.
 
     Raises:
-        NotFoundError: if the file does not exist.
+        NotFoundError: if the file does not exist (other OS refusals are
+            typed too, see ``fileerrors``).
         DataLossError: if the footer, index or metaindex block is malformed.
     """
 
-    def __init__(self, path: str | os.PathLike, verify_checksums: bool = True):
+    def __init__(self, path: str | os.PathLike, verify_checksums: bool = True, data: bytes | None = None):
         self.path = os.fspath(path)
         self.verify_checksums = verify_checksums
         try:
-            with open(self.path, "rb") as f:
-                self.size = os.fstat(f.fileno()).st_size
+            with open(self.path, "rb") if data is None else contextlib.nullcontext() as f:
+                self.size = os.fstat(f.fileno()).st_size if data is None else len(data)
                 if self.size < FOOTER_SIZE:
                     raise DataLossError(
                         f"{self.path}: {self.size} bytes is too short for a table (footer alone is {FOOTER_SIZE})"
                     )
-                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        except FileNotFoundError:
-            raise NotFoundError(f"{self.path}: no such file") from None
+                self._map = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) if data is None else _in_memory(data)
+        except OSError as exc:
+            raise typed_os_error(exc, self.path, "opening the table") from None
         self._buf = memoryview(self._map)
         self._blocks: dict[int, Block] = {}
         metaindex, index = self._read_footer()
@@ -203,7 +215,7 @@ class TableReader:
             if crc32c.unmask(stored) != actual:
                 raise DataLossError(f"{where}: block checksum mismatch (stored {stored:#010x})")
         if kind == SNAPPY_COMPRESSION:
-            contents = _snappy_uncompress(bytes(contents), where)
+            contents = snappy.uncompress(contents, where)
         elif kind != NO_COMPRESSION:
             raise DataLossError(f"{where}: bad block type {kind}")
         return Block(contents, where)

@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import DataLossError, InvalidArgumentError, NotFoundError
 from ..protos import checkpoint_pb2, tensor_pb2
 from . import dtypes
+from .bundle import check_shape
 from .protoparse import parse_message
 from .slices import TensorSlice, assemble, encode_tensor_name_slice, parse_shape_and_slice
 from .table import TableReader
@@ -128,9 +129,8 @@ class V1Reader:
             where = f"{path}: tensor '{tensor.name}'"
             if tensor.type not in dtypes.BY_ENUM:
                 raise DataLossError(f"{where}: unknown dtype {tensor.type}")
-            if tensor.shape.unknown_rank or any(d.size < 0 for d in tensor.shape.dim):
-                raise DataLossError(f"{where}: invalid shape")
             wire = dtypes.wire_dtype(tensor.type)
+            check_shape(tensor.shape, where, wire)
             shape = tuple(d.size for d in tensor.shape.dim)
             slices = [(TensorSlice.from_proto(s), len(self._tables) - 1) for s in tensor.slice]
             known = self._meta.get(tensor.name)
@@ -189,6 +189,8 @@ class V1Reader:
                 raise DataLossError(f"{table.path}: tensor '{name}': entry of slice {slc} holds another slice")
             return _decode_values(saved.data, wire, slc.shape(shape), f"{table.path}: tensor '{name}' slice {slc}")
 
+        # Key order (= table order) reads each table block once however the metadata lists the slices.
+        stored = sorted(stored, key=lambda item: (item[1], encode_tensor_name_slice(name, item[0])))
         return assemble(shape, target, [s for s, _ in stored], load, object if wire.numpy is None else wire.numpy, what)
 
     def close(self) -> None:

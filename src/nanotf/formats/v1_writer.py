@@ -8,7 +8,7 @@ One table file (layout: v1.py)::
 
 ``data`` is a TensorProto holding only the typed value field (``float_val``,
 ``string_val``, ...), no dtype or shape. An unpartitioned tensor is one full
-slice. The file is written as ``<file>.tempstate<random>`` and renamed.
+slice. The file is written under a temp name, fsynced and renamed (``atomic``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..protos import checkpoint_pb2, tensor_pb2
-from . import bundle
 from .atomic import atomic_file
 from .bundle_writer import resolve_dtype
+from .fileerrors import os_errors
 from .slices import TensorSlice, encode_tensor_name_slice, parse_shape_and_slice
 from .table_writer import TableWriter
 from .tensor_codec import to_string_elements
@@ -100,8 +100,9 @@ def write_v1(path: str, names: Sequence[str], shapes_and_slices: Sequence[str], 
     meta.meta.versions.producer = V1_PRODUCER
     directory = os.path.dirname(path)
     if directory:
-        os.makedirs(directory, exist_ok=True)
-    with atomic_file(path, bundle.temp_filename(path)) as f:
+        with os_errors(directory, "creating the checkpoint directory"):
+            os.makedirs(directory, exist_ok=True)
+    with atomic_file(path) as f:
         table = TableWriter(f, path)
         table.add(b"", meta.SerializeToString())
         for key in sorted(entries):
