@@ -4,14 +4,19 @@ Layout: see ``bundle.py``. What the writer guarantees:
 
 * tensors are appended to ``<prefix>.data-00000-of-00001`` in the order they
   are added, with no padding; the index lists them sorted by key;
-* both files are written as ``<file>.tempstate<random>``, fsynced, then renamed,
-  data file first, so a crash never leaves an index pointing at missing data;
+* both files are written under temp names (``atomic.temp_name``) and fsynced
+  before either is renamed into place, data file first: a failure while
+  writing (a full disk, a kill) leaves any previous checkpoint at this prefix
+  untouched, and a crash never leaves an index pointing at missing data;
 * a tensor is streamed from its own buffer in chunks while its CRC is
-  extended, so even a tensor larger than 2 GiB is never held twice.
+  extended, so even a tensor larger than 2 GiB is never held twice;
+* an OSError surfaces as a typed nanotf error naming the file
+  (``fileerrors``), and the temp files are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Sequence
 
@@ -19,7 +24,8 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..protos import checkpoint_pb2
-from . import bundle, crc32c, dtypes
+from . import atomic, bundle, crc32c, dtypes
+from .fileerrors import os_errors
 from .slices import TensorSlice, encode_tensor_name_slice, parse_shape_and_slice
 from .table_writer import TableWriter
 from .tensor_codec import encode_tensor
@@ -51,6 +57,13 @@ def _fsync_close(f) -> None:
     f.close()
 
 
+def _make_parent(path: str) -> None:
+    directory = os.path.dirname(path)
+    if directory:
+        with os_errors(directory, "creating the checkpoint directory"):
+            os.makedirs(directory, exist_ok=True)
+
+
 class BundleWriter:
     """Builds one single-shard V2 bundle at ``prefix``.
 
@@ -58,17 +71,20 @@ class BundleWriter:
         prefix: the checkpoint prefix; its directory is created if missing.
 
     Use ``add`` / ``add_slice`` for every tensor, then ``finish``. On an error
-    call ``abort`` to remove the temp files.
+    from ``add`` call ``abort`` to remove the temp file (``finish`` cleans up
+    after itself).
+
+    Raises:
+        OpError: a typed error naming the file for any OSError (see ``fileerrors``).
     """
 
     def __init__(self, prefix: str | os.PathLike):
         self.prefix = os.fspath(prefix)
-        directory = os.path.dirname(self.prefix)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
+        _make_parent(self.prefix)
         self.data_path = bundle.data_filename(self.prefix, 0, 1)
-        self._data_temp = bundle.temp_filename(self.data_path)
-        self._data = open(self._data_temp, "wb", buffering=WRITE_BUFFER)
+        self._data_temp = atomic.temp_name(self.data_path)
+        with os_errors(self.data_path, "creating"):
+            self._data = open(self._data_temp, "wb", buffering=WRITE_BUFFER)  # noqa: SIM115 - closed in finish/abort
         self._offset = 0
         self._entries: dict[bytes, checkpoint_pb2.BundleEntryProto] = {}
 
@@ -126,7 +142,8 @@ class BundleWriter:
             raise InvalidArgumentError(f"{what}: duplicate key")
         array = np.asarray(array) if not isinstance(array, np.ndarray) else array
         wire = resolve_dtype(dtype, array, what)
-        size, crc = encode_tensor(array, wire, self._data.write, what)
+        with os_errors(self.data_path, "writing"):
+            size, crc = encode_tensor(array, wire, self._data.write, what)
         entry = checkpoint_pb2.BundleEntryProto(dtype=wire.enum, offset=self._offset, size=size)
         entry.crc32c = crc32c.mask(crc)
         entry.shape.SetInParent()
@@ -136,42 +153,67 @@ class BundleWriter:
         self._offset += size
 
     def finish(self) -> None:
-        """Write the index and move both files into place (data first)."""
-        _fsync_close(self._data)
-        os.replace(self._data_temp, self.data_path)
-        write_index(self.prefix, self._entries, bundle.new_header(1))
+        """Write the index, then move both files into place (data first).
+
+        Raises:
+            OpError: a typed error naming the file if writing fails; nothing
+                is then renamed, and the temp files are removed.
+        """
+        index_temp = None
+        try:
+            with os_errors(self.data_path, "writing"):
+                _fsync_close(self._data)
+            index_temp = write_index_temp(self.prefix, self._entries, bundle.new_header(1))
+            atomic.commit([(self._data_temp, self.data_path), (index_temp, bundle.index_filename(self.prefix))])
+        except BaseException:
+            self.abort()
+            if index_temp is not None:
+                atomic.remove_quietly(index_temp)
+            raise
 
     def abort(self) -> None:
         """Discard the temp data file."""
-        self._data.close()
-        if os.path.exists(self._data_temp):
-            os.remove(self._data_temp)
+        with contextlib.suppress(OSError):
+            self._data.close()  # closing flushes, which fails again on a full disk
+        atomic.remove_quietly(self._data_temp)
 
 
-def write_index(prefix: str, entries: dict[bytes, checkpoint_pb2.BundleEntryProto],
-                header: checkpoint_pb2.BundleHeaderProto, atomic: bool = True) -> None:
-    """Write ``<prefix>.index``: the header, then the entries sorted by key.
+def write_index_temp(prefix: str, entries: dict[bytes, checkpoint_pb2.BundleEntryProto],
+                     header: checkpoint_pb2.BundleHeaderProto) -> str:
+    """Write the index of ``prefix`` to a fsynced temp file beside ``<prefix>.index``.
 
     Args:
         prefix: the checkpoint prefix.
         entries: key -> entry.
         header: the BundleHeaderProto (see ``bundle.new_header``).
-        atomic: write a temp file, fsync and rename (BundleWriter); False
-            writes in place, as MergeV2Checkpoints does.
+
+    Returns:
+        The temp file's path; the caller renames it (``atomic.commit``).
+
+    Raises:
+        OpError: a typed error naming the file for any OSError; no temp file is left.
     """
     path = bundle.index_filename(prefix)
-    target = bundle.temp_filename(path) if atomic else path
-    with open(target, "wb", buffering=WRITE_BUFFER) as f:
-        table = TableWriter(f, path)
-        table.add(bundle.HEADER_KEY, header.SerializeToString())
-        for key in sorted(entries):
-            table.add(key, entries[key].SerializeToString())
-        table.finish()
-        if atomic:
+    temp = atomic.temp_name(path)
+    try:
+        with os_errors(path, "writing"), open(temp, "wb", buffering=WRITE_BUFFER) as f:
+            table = TableWriter(f, path)
+            table.add(bundle.HEADER_KEY, header.SerializeToString())
+            for key in sorted(entries):
+                table.add(key, entries[key].SerializeToString())
+            table.finish()
             f.flush()
             os.fsync(f.fileno())
-    if atomic:
-        os.replace(target, path)
+    except BaseException:
+        atomic.remove_quietly(temp)
+        raise
+    return temp
+
+
+def write_index(prefix: str, entries: dict[bytes, checkpoint_pb2.BundleEntryProto],
+                header: checkpoint_pb2.BundleHeaderProto) -> None:
+    """Write ``<prefix>.index`` atomically: the header, then the entries sorted by key."""
+    atomic.commit([(write_index_temp(prefix, entries, header), bundle.index_filename(prefix))])
 
 
 def write_bundle(prefix: str, names: Sequence[str], shape_and_slices: Sequence[str], arrays: Sequence,
@@ -189,14 +231,19 @@ def write_bundle(prefix: str, names: Sequence[str], shape_and_slices: Sequence[s
 
     Raises:
         InvalidArgumentError: for mismatched argument lengths, bad specs,
-            duplicate keys or unsupported values. Nothing is left behind.
+            duplicate keys or unsupported values.
+        OpError: ResourceExhaustedError (disk full), PermissionDeniedError, ...
+            naming the file, if the operating system refuses a write.
+        Nothing is left behind, and a previous checkpoint at ``prefix`` is intact.
     """
     if not len(names) == len(shape_and_slices) == len(arrays) or (dtypes_ is not None and len(dtypes_) != len(names)):
         raise InvalidArgumentError(
             f"SaveV2 for {prefix}: {len(names)} names, {len(shape_and_slices)} shape_and_slices, "
             f"{len(arrays)} tensors" + ("" if dtypes_ is None else f", {len(dtypes_)} dtypes")
         )
-    writer = BundleWriter(prefix)
+    from .remote_bundle import writer_for  # it imports this module
+
+    writer = writer_for(prefix)  # an object store URL gets a RemoteBundleWriter
     try:
         for i, (name, spec, array) in enumerate(zip(names, shape_and_slices, arrays)):
             dtype = None if dtypes_ is None else dtypes_[i]

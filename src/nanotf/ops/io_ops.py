@@ -23,16 +23,24 @@ from nanotf import errors
 from nanotf.formats import bundle
 from nanotf.formats import v1 as v1_format
 from nanotf.formats.bundle_merge import merge_bundles
+from nanotf.formats import parallel
+from nanotf.formats import storage
 from nanotf.formats.bundle_reader import BundleReader
 from nanotf.formats.bundle_writer import write_bundle
+from nanotf.formats.remote_bundle import reader_for
 from nanotf.formats.slices import parse_shape_and_slice
 from nanotf.framework import dtypes
+from nanotf.framework import handover
 from nanotf.framework import tensor_util
 from nanotf.framework.registry import NOT_DIFFERENTIABLE
 from nanotf.framework.registry import register_op
 from nanotf.framework.tensor_shape import TensorShape
 
 __all__ = ["open_checkpoint", "sharded_filename", "sharded_filespec"]
+
+# A restore of at least this many bytes reads its tensors on several threads
+# (preads and ranged GETs release the GIL; so do the checksum and the copies).
+PARALLEL_RESTORE_BYTES = 32 << 20
 
 
 def _text(value) -> str:
@@ -59,6 +67,10 @@ def _no_outputs(op):
 # -- V2 ---------------------------------------------------------------------------
 def _check_parent(prefix: str) -> None:
     # TF's BundleWriter creates the prefix's directory, but not recursively.
+    # An object store has no directories (a missing bucket fails the upload).
+    remote, prefix = storage.resolve(prefix)
+    if remote:
+        return
     parent = os.path.dirname(os.path.dirname(prefix))
     if parent and not os.path.isdir(parent):
         raise errors.NotFoundError(f"{parent}: No such file or directory (saving {prefix})")
@@ -78,14 +90,15 @@ register_op("SaveV2", ["prefix: string", "tensor_names: string", "shape_and_slic
 
 
 def open_checkpoint(prefix: str):
-    """A reader for the V2 (``<prefix>.index``) or V1 checkpoint at ``prefix``.
+    """A reader for the V2 (``<prefix>.index``) or V1 checkpoint at ``prefix`` (V2 also in an object store).
 
     Raises:
         NotFoundError: if neither exists, in TensorFlow's words.
     """
-    if os.path.exists(bundle.index_filename(prefix)):
-        return BundleReader(prefix)
-    if v1_format.v1_files(prefix):
+    remote, prefix = storage.resolve(prefix)
+    if storage.exists(bundle.index_filename(prefix)):
+        return reader_for(prefix)
+    if not remote and v1_format.v1_files(prefix):
         return v1_format.V1Reader(prefix)
     raise errors.NotFoundError(
         f"Unsuccessful TensorSliceReader constructor: Failed to find any matching files for {prefix} "
@@ -103,7 +116,9 @@ def _restore_tensor(reader, name: str, spec: str, dtype: dtypes.DType) -> np.nda
             f"tensor_name = {name}; expected dtype {dtype.name} does not equal original dtype {stored.name}"
         )
     value = reader.read(name, spec or None, copy=True)
-    return np.array(value, dtype=object) if dtype == dtypes.string else value
+    value = np.array(value, dtype=object) if dtype == dtypes.string else value
+    # Fresh memory no one else holds: the variable store keeps it without copying it again.
+    return handover.hand_over(value)
 
 
 def _restore_v2(attrs, prefix, tensor_names, shape_and_slices):
@@ -114,8 +129,24 @@ def _restore_v2(attrs, prefix, tensor_names, shape_and_slices):
         raise errors.InvalidArgumentError(
             f"RestoreV2: {len(names)} tensor_names, {len(specs)} shape_and_slices and {len(types)} dtypes differ"
         )
-    with open_checkpoint(_text(prefix)) as reader:
-        return _outputs([_restore_tensor(reader, n, s, t) for n, s, t in zip(names, specs, types)])
+    remote, prefix = storage.resolve(_text(prefix))
+    threads = parallel.io_threads(remote)
+    with open_checkpoint(prefix) as reader:
+        jobs = list(zip(names, specs, types))
+        if len(jobs) > 1 and _stored_bytes(reader, names) >= PARALLEL_RESTORE_BYTES:
+            return _outputs(parallel.map_ordered(lambda job: _restore_tensor(reader, *job), jobs, threads))
+        return _outputs([_restore_tensor(reader, *job) for job in jobs])
+
+
+def _stored_bytes(reader, names: list[str]) -> int:
+    """The data bytes of ``names`` as a V2 index records them (0 for V1 or unknown keys: restore serially)."""
+    total = 0
+    for name in names:
+        try:
+            total += reader.entry(name).size if isinstance(reader, BundleReader) else 0
+        except errors.NotFoundError:
+            return 0  # _restore_tensor raises TensorFlow's error for it
+    return total
 
 
 def _restore_v2_shapes(op):

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from nanotf import errors
+from nanotf.framework import handover
 from nanotf.framework.registry import NOT_DIFFERENTIABLE
 from nanotf.framework.registry import register_op
 from nanotf.framework.tensor_shape import TensorShape
@@ -159,11 +160,19 @@ class _Signature:
             raise errors.InvalidArgumentError(f"Index {int(indices[i])} at offset {i} in indices is out of range")
 
 
+def _fresh(array, state, rest):
+    # A result the rule computed into new memory is handed to the store without a copy;
+    # an input passed through unchanged (a slot an update left alone) is kept as it is.
+    if array.flags.owndata and not any(array is x for x in (*state, *rest)):
+        return handover.hand_over(array)
+    return array
+
+
 def _apply(rule, sig: _Signature, attrs, state, rest) -> list:
     """Runs ``rule`` on the current ``state`` arrays; returns the new ones in the variable's dtype."""
     dtype = state[0].dtype
     if not sig.sparse:
-        return [np.asarray(a, dtype) for a in rule(attrs, *state, *rest)]
+        return [_fresh(np.asarray(a, dtype), state, rest) for a in rule(attrs, *state, *rest)]
     rest = list(rest)
     indices = rest.pop(sig.indices_at)
     grads = rest[sig.rule_grad_at]
@@ -172,14 +181,14 @@ def _apply(rule, sig: _Signature, attrs, state, rest) -> list:
         rows = rule(attrs, *(a[indices] for a in new), *rest)
         for array, updated in zip(new, rows):
             array[indices] = updated
-        return new
+        return [handover.hand_over(a) for a in new]
     # A repeated index updates its row once per occurrence, in order.
     for i, index in enumerate(indices):
         rest[sig.rule_grad_at] = grads[i]
         rows = rule(attrs, *(a[index] for a in new), *rest)
         for array, updated in zip(new, rows):
             array[index] = updated
-    return new
+    return [handover.hand_over(a) for a in new]
 
 
 # -- kernels and registration ------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Stored arrays are never mutated in place (an update stores a new array), so a
 value read earlier in a step (a ``bias/read`` snapshot) stays what it was.
-They are kept read-only; ``Session.run`` copies them on fetch.
+They are kept read-only; ``Session.run`` copies them on fetch. A value is
+copied when stored, unless a kernel handed it over (framework/handover.py).
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from nanotf import errors
+from nanotf.framework import handover
 from nanotf.ops import philox
 
 __all__ = ["VariableStore", "VariableRef", "ResourceHandle"]
 
 
 def _frozen(value, dtype=None) -> np.ndarray:
+    if handover.is_handed_over(value) and (dtype is None or value.dtype == dtype):
+        return value  # a kernel's own read-only output (e.g. RestoreV2's): no one else can change it
     arr = np.array(value, dtype=dtype, copy=True)
     arr.flags.writeable = False
     return arr

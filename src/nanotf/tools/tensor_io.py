@@ -17,9 +17,9 @@ import zipfile
 import numpy as np
 
 from ..errors import DataLossError, NotFoundError, UnimplementedError
-from ..formats import dtypes
+from ..formats import dtypes, storage
 from ..formats.bundle import index_filename
-from ..formats.bundle_reader import BundleReader
+from ..formats.remote_bundle import reader_for
 from ..formats.slices import TensorSlice
 from ..formats.v1 import V1Reader
 from .common import checkpoint_prefix
@@ -83,8 +83,8 @@ class CheckpointSource(TensorSource):
 
     def __init__(self, path: str | os.PathLike):
         self.path = checkpoint_prefix(path)
-        self.version = "V2" if os.path.exists(index_filename(self.path)) else "V1"
-        self.reader = BundleReader(self.path) if self.version == "V2" else V1Reader(self.path)
+        self.version = "V2" if storage.exists(index_filename(self.path)) else "V1"
+        self.reader = reader_for(self.path) if self.version == "V2" else V1Reader(self.path)
         self._names = self.reader.variable_keys()
 
     def names(self) -> list[str]:

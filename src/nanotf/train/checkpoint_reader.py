@@ -1,7 +1,7 @@
 """Reading checkpoints without a graph: tf.train.load_checkpoint and friends.
 
 Every function accepts a directory (its latest checkpoint), a checkpoint
-prefix (V2 or V1), or any one file of a checkpoint (``model.ckpt-10.index``,
+prefix (V2 or V1; V2 also as an object store URL, see formats/storage.py), or any one file of a checkpoint (``model.ckpt-10.index``,
 ``.data-00000-of-00001``, ``.meta``), which is resolved to its prefix with a
 warning naming the prefix meant.
 """
@@ -17,7 +17,8 @@ import numpy as np
 
 from ..errors import NotFoundError
 from ..formats.bundle import index_filename
-from ..formats.bundle_reader import BundleReader
+from ..formats import storage
+from ..formats.remote_bundle import reader_for
 from ..formats.v1 import V1Reader, v1_files
 from ..framework import dtypes
 from .checkpoint_management import latest_checkpoint
@@ -31,8 +32,8 @@ def resolve_checkpoint(path: str | os.PathLike) -> str:
     Raises:
         NotFoundError: saying what was looked for, if there is no checkpoint.
     """
-    path = os.fspath(path)
-    if os.path.isdir(path):
+    remote, path = storage.resolve(path)
+    if storage.isdir(path):
         prefix = latest_checkpoint(path)
         if prefix is None:
             raise NotFoundError(
@@ -40,14 +41,14 @@ def resolve_checkpoint(path: str | os.PathLike) -> str:
                 "unreadable, or names a checkpoint whose files do not exist"
             )
         return prefix
-    if os.path.exists(index_filename(path)):
+    if storage.exists(index_filename(path)):
         return path
     match = _FILE_SUFFIX.search(path)
-    if match and os.path.exists(index_filename(path[: match.start()])):
+    if match and storage.exists(index_filename(path[: match.start()])):
         prefix = path[: match.start()]
         warnings.warn(f"{path} is a file of checkpoint {prefix}; pass the prefix {prefix!r} instead", stacklevel=3)
         return prefix
-    if v1_files(path):
+    if not remote and v1_files(path):
         return path
     raise NotFoundError(
         f"Unsuccessful TensorSliceReader constructor: Failed to find any matching files for {path} "
@@ -69,8 +70,8 @@ class CheckpointReader:
 
     def __init__(self, filepattern: str | os.PathLike, verify: bool = True):
         self.prefix = resolve_checkpoint(filepattern)
-        if os.path.exists(index_filename(self.prefix)):
-            self._reader = BundleReader(self.prefix, verify=verify)
+        if storage.exists(index_filename(self.prefix)):
+            self._reader = reader_for(self.prefix, verify=verify)
         else:
             self._reader = V1Reader(self.prefix, verify=verify)
         self._names = self._reader.variable_keys()

@@ -2,17 +2,22 @@
 
 The Saver sorts its saveables by key, so the data file holds tensors in key
 order; a sharded save writes one bundle per shard under ``<prefix>_temp/``
-and merges them (see formats/bundle_merge.py).
+and merges them (see formats/bundle_merge.py). As in the Saver, temp files of
+killed writes to the same prefix are removed first, and the state file is
+written only once the checkpoint is complete.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Mapping
 
 from ..errors import InvalidArgumentError
+from ..formats import parallel, storage
 from ..formats.bundle_merge import merge_bundles
 from ..formats.bundle_writer import write_bundle
+from ..formats.inventory import remove_stale_temps
 from .checkpoint_management import get_checkpoint_state, update_checkpoint_state
 
 _TEMP_PART = "%s_temp/part-%05d-of-%05d"
@@ -53,7 +58,10 @@ def write_checkpoint(prefix: str | os.PathLike, tensors: Mapping, num_shards: in
     Raises:
         InvalidArgumentError: for bad values, specs or ``num_shards``.
     """
-    prefix = os.fspath(prefix)
+    prefix = storage.local_path(os.fspath(prefix))
+    if os.path.isdir(os.path.dirname(prefix) or "."):
+        # Leftovers of killed writes to any step of this prefix ("model.ckpt-100" -> "model.ckpt-*").
+        remove_stale_temps(re.sub(r"-\d+$", "", prefix), latest_filename)
     rows = _flatten(tensors)
     dtypes = dtypes or {}
     if num_shards == 1:
@@ -64,15 +72,16 @@ def write_checkpoint(prefix: str | os.PathLike, tensors: Mapping, num_shards: in
         parts = []
         for shard in range(num_shards):
             keys = set(names[shard * per_shard : (shard + 1) * per_shard])
-            part = _TEMP_PART % (prefix, shard, num_shards)
-            _write_rows(part, [r for r in rows if r[0] in keys], dtypes)
-            parts.append(part)
-        merge_bundles(parts, prefix)
+            parts.append((_TEMP_PART % (prefix, shard, num_shards), [r for r in rows if r[0] in keys]))
+        # The shards are independent files: uploaded concurrently to an object store (see parallel.io_threads).
+        threads = parallel.io_threads(storage.is_remote(prefix), writing=True)
+        parallel.map_ordered(lambda part: _write_rows(*part, dtypes), parts, threads)
+        merge_bundles([name for name, _ in parts], prefix)
     else:
         raise InvalidArgumentError(f"write_checkpoint {prefix}: num_shards must be >= 1, not {num_shards}")
     if write_state:
         save_dir = os.path.dirname(prefix)
-        previous = get_checkpoint_state(save_dir, latest_filename) if os.path.isdir(save_dir or ".") else None
+        previous = get_checkpoint_state(save_dir, latest_filename) if storage.isdir(save_dir or ".") else None
         paths = [p for p in (previous.all_model_checkpoint_paths if previous else []) if p != prefix]
         update_checkpoint_state(save_dir, prefix, paths + [prefix], latest_filename)
     return prefix

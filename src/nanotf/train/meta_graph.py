@@ -11,7 +11,11 @@ Export (``export_meta_graph``)::
 
 serialized deterministically (map entries sorted by key). Import
 (``import_scoped_meta_graph``) reads binary or text, imports the graph and
-rebuilds the collections, trainable_variables first.
+rebuilds the collections, trainable_variables first. Op types nanotf does not
+register import as ops without a kernel (see framework/importer.py); their
+OpDefs, carried from the imported ``stripped_op_list``, are listed again on
+export. ``unsupported_ops`` answers, for a graph or a graph file, which nodes
+nanotf cannot run.
 """
 
 from __future__ import annotations
@@ -19,20 +23,25 @@ from __future__ import annotations
 import logging
 import os
 
-from google.protobuf import message as message_lib
 from google.protobuf import text_format
 
+from nanotf import errors
+from nanotf.formats import protoparse
+from nanotf.formats import storage
 from nanotf.formats.atomic import write_atomic_bytes
 from nanotf.framework import graph as graph_lib
+from nanotf.framework import op_support
 from nanotf.framework import registry
 from nanotf.framework.graph import GraphKeys
 from nanotf.framework.importer import import_graph_def
+from nanotf.ops.control_flow_proto import CONTEXT_PROTO_FUNCTIONS
 from nanotf.protos import graph_pb2
 from nanotf.protos import meta_graph_pb2
 from nanotf.train import variables as variables_lib
 
 __all__ = ["export_meta_graph", "create_meta_graph_def", "read_meta_graph_file", "import_scoped_meta_graph",
-           "write_graph", "stripped_op_list_for_graph", "register_proto_function",
+           "write_graph", "stripped_op_list_for_graph", "register_proto_function", "read_graph_file",
+           "unsupported_ops",
            "TENSORFLOW_VERSION", "TENSORFLOW_GIT_VERSION"]  # fmt: skip
 
 _log = logging.getLogger("nanotf")
@@ -58,6 +67,8 @@ def register_proto_function(key, proto_type, to_proto, from_proto) -> None:
 for _key in (*_VARIABLE_COLLECTIONS, GraphKeys.GLOBAL_STEP):
     register_proto_function(_key, meta_graph_pb2.VariableDef, lambda v, export_scope=None: v.to_proto(export_scope),
                             variables_lib.Variable.from_proto)  # fmt: skip
+for _key, _functions in CONTEXT_PROTO_FUNCTIONS.items():
+    register_proto_function(_key, *_functions)  # cond_context, while_context
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -88,13 +99,17 @@ def _in_scope(name: str, scope: str | None, exclude=None) -> bool:
     return not scope or name.startswith(scope.rstrip("/") + "/")
 
 
-def stripped_op_list_for_graph(graph_def) -> graph_pb2.OpList:
-    """The registered OpDefs of every op type ``graph_def`` uses, sorted by name."""
+def stripped_op_list_for_graph(graph_def, graph=None) -> graph_pb2.OpList:
+    """The OpDefs of every op type ``graph_def`` uses, sorted by name.
+
+    A type nanotf does not register is listed if ``graph`` carried its OpDef
+    over from an imported meta graph, and left out otherwise.
+    """
     used = {node.op for node in graph_def.node}
     for func in graph_def.library.function:
         used.update(node.op for node in func.node_def)
-    ops = [registry.op_def(t) for t in sorted(used) if registry.lookup(t) is not None]
-    return graph_pb2.OpList(op=ops)
+    ops = [op_support.op_def_of(t, graph) for t in sorted(used)]
+    return graph_pb2.OpList(op=[op_def for op_def in ops if op_def is not None])
 
 
 def _is_default_attr(op_def, name: str, value) -> bool:
@@ -195,7 +210,7 @@ def create_meta_graph_def(meta_info_def=None, graph_def=None, saver_def=None, co
     mgd.meta_info_def.MergeFrom(info)
     mgd.graph_def.MergeFrom(graph_def if graph_def else graph.as_graph_def(add_shapes=True))
     if not mgd.meta_info_def.stripped_op_list.op:
-        mgd.meta_info_def.stripped_op_list.MergeFrom(stripped_op_list_for_graph(mgd.graph_def))
+        mgd.meta_info_def.stripped_op_list.MergeFrom(stripped_op_list_for_graph(mgd.graph_def, graph))
     if strip_default_attrs:
         _strip_default_attrs(mgd.graph_def)
         mgd.meta_info_def.stripped_default_attrs = True
@@ -253,8 +268,7 @@ def write_graph(graph_or_graph_def, logdir, name, as_text=True) -> str:
     """
     proto = graph_or_graph_def.as_graph_def() if isinstance(graph_or_graph_def, graph_lib.Graph) else graph_or_graph_def
     logdir = os.fspath(logdir)
-    if logdir:
-        os.makedirs(logdir, exist_ok=True)
+    storage.makedirs(logdir)  # nothing to create in an object store (``logdir`` may be a URL)
     path = os.path.join(logdir, name)
     if as_text:
         data = text_format.MessageToString(proto).encode("utf-8")
@@ -266,34 +280,41 @@ def write_graph(graph_or_graph_def, logdir, name, as_text=True) -> str:
 
 
 # -- import -------------------------------------------------------------------------
+class _MetaGraphNotFoundError(errors.NotFoundError, FileNotFoundError):
+    """A missing ``.meta`` file: nanotf's NotFoundError, and the OSError TensorFlow raises."""
+
+
+class _MetaGraphDataLossError(errors.DataLossError, OSError):
+    """An unparseable ``.meta`` file: nanotf's DataLossError, and the OSError TensorFlow raises."""
+
+
 def read_meta_graph_file(filename) -> meta_graph_pb2.MetaGraphDef:
     """Parses a ``.meta`` file: binary first, then text.
 
     Raises:
-        IOError: if the file is missing or neither parse works.
+        NotFoundError: "File does not exist" (also an ``OSError``, as in TensorFlow).
+        DataLossError: "Cannot parse file", naming the byte offset and field
+            (binary) or line and column (text) that broke (also an ``OSError``).
     """
     filename = os.fspath(filename)
-    if not os.path.exists(filename):
-        raise OSError(f"File does not exist. Received: {filename}.")
-    with open(filename, "rb") as f:
-        content = f.read()
-    mgd = meta_graph_pb2.MetaGraphDef()
     try:
-        mgd.ParseFromString(content)
-        return mgd
-    except message_lib.DecodeError:
-        pass
-    try:
-        text_format.Merge(content.decode("utf-8"), mgd)
-    except (text_format.ParseError, UnicodeDecodeError) as err:
-        raise OSError(f"Cannot parse file {filename}: {err}.") from None
-    return mgd
+        return protoparse.read_message_file(filename, meta_graph_pb2.MetaGraphDef)
+    except errors.NotFoundError:
+        raise _MetaGraphNotFoundError(f"File does not exist. Received: {filename}.") from None
+    except errors.DataLossError as err:
+        raise _MetaGraphDataLossError(f"Cannot parse file {filename}: {err}") from None
 
 
 def import_scoped_meta_graph(meta_graph_or_file, clear_devices=False, graph=None, import_scope=None,
                              input_map=None, unbound_inputs_col_name="unbound_inputs",
-                             restore_collections_predicate=lambda key: True) -> dict:  # fmt: skip
-    """Imports the graph and collections of a MetaGraphDef; returns {name relative to scope: Variable}."""
+                             restore_collections_predicate=lambda key: True,
+                             allow_unregistered=True) -> dict:  # fmt: skip
+    """Imports the graph and collections of a MetaGraphDef; returns {name relative to scope: Variable}.
+
+    ``allow_unregistered`` is ``import_graph_def``'s: by default nodes of op
+    types nanotf does not implement are imported with one
+    ``UnregisteredOpWarning``; False raises ``UnregisteredOpError`` instead.
+    """
     mgd = meta_graph_or_file
     if not isinstance(mgd, meta_graph_pb2.MetaGraphDef):
         mgd = read_meta_graph_file(mgd)
@@ -306,7 +327,8 @@ def import_scoped_meta_graph(meta_graph_or_file, clear_devices=False, graph=None
                 node.device = ""
         scope = graph.unique_name(import_scope or "", mark_as_used=False)
         import_graph_def(graph_def, name=import_scope or scope, input_map=input_map,
-                         producer_op_list=mgd.meta_info_def.stripped_op_list)  # fmt: skip
+                         producer_op_list=mgd.meta_info_def.stripped_op_list,
+                         allow_unregistered=allow_unregistered)  # fmt: skip
         ordered = sorted(mgd.collection_def.items(), key=lambda kv: kv[0] != GraphKeys.TRAINABLE_VARIABLES)
         variables: dict = {}
         for key, col in ordered:
@@ -330,7 +352,8 @@ def _restore_collection(graph, key, col, scope, variables: dict) -> None:
         for value in values:
             item = variables.get(value) if key in _VARIABLE_COLLECTIONS else None
             if item is None:
-                item = from_proto(proto_type.FromString(value), import_scope=scope or None)
+                proto = protoparse.parse_message(proto_type(), value, f"collection '{key}' of the meta graph")
+                item = from_proto(proto, import_scope=scope or None)
                 if key in _VARIABLE_COLLECTIONS:
                     variables[value] = item
             graph.add_to_collection(key, item)
@@ -347,3 +370,50 @@ def _restore_collection(graph, key, col, scope, variables: dict) -> None:
         for value in values:
             graph.add_to_collection(key, value)
 
+
+def read_graph_file(path):
+    """Parses a graph file: a ``.meta`` file as a MetaGraphDef, any other (``.pb``, ``.pbtxt``) as a GraphDef.
+
+    Binary and text are both read (a ``.pbtxt`` is tried as text first); a
+    text file that is no GraphDef may hold a MetaGraphDef.
+
+    Returns:
+        The ``GraphDef`` or ``MetaGraphDef``.
+
+    Raises:
+        NotFoundError: if there is no file at ``path``.
+        DataLossError: if no parse works; the message gives every reason.
+    """
+    path = os.fspath(path)
+    data = protoparse.read_file(path)
+    binary, text = protoparse.parse_message, protoparse.parse_text_message
+    if path.endswith(".meta"):
+        attempts = [(binary, meta_graph_pb2.MetaGraphDef), (text, meta_graph_pb2.MetaGraphDef)]
+    else:
+        attempts = [(binary, graph_pb2.GraphDef), (text, graph_pb2.GraphDef), (text, meta_graph_pb2.MetaGraphDef)]
+        if path.endswith(".pbtxt"):
+            attempts.append(attempts.pop(0))  # named as text: binary is the last resort
+    reasons = []
+    for parse, message_type in attempts:
+        try:
+            return parse(message_type(), data, path)
+        except errors.DataLossError as err:
+            reasons.append(str(err))
+    raise errors.DataLossError(f"{path} is not a graph file. " + " ".join(f"{r}." for r in reasons))
+
+
+def unsupported_ops(graph_or_path) -> dict:
+    """The nodes nanotf cannot run, by op type: {op type: [node names]}, types sorted.
+
+    Args:
+        graph_or_path: a ``Graph``, ``GraphDef`` or ``MetaGraphDef``, or the
+            path of a ``.meta``, ``.pb`` or ``.pbtxt`` file (see
+            ``read_graph_file``).
+
+    Raises:
+        NotFoundError / DataLossError: for a missing or unreadable file.
+        TypeError: for any other argument.
+    """
+    if isinstance(graph_or_path, (str, os.PathLike)):
+        graph_or_path = read_graph_file(graph_or_path)
+    return op_support.unsupported_ops(graph_or_path)

@@ -1,15 +1,25 @@
 """``tf.train.Saver``: save and restore variables through the graph's ``save/...`` ops.
 
-``save`` runs the SaverDef's save tensor feeding the checkpoint prefix, then
-writes ``<prefix>.meta`` (temp file, fsync, rename), then the ``checkpoint``
-state file, then deletes at most one old checkpoint of this Saver
-(``max_to_keep``; ``keep_checkpoint_every_n_hours`` spares one every n hours).
-``restore`` checks the checkpoint exists and runs the restore op.
+``save`` first removes temp files that killed saves to the same path left
+behind, runs the SaverDef's save tensor feeding the checkpoint prefix (the
+bundle is written to temp names and renamed into place), writes
+``<prefix>.meta`` (temp file, fsync, rename), and only then the ``checkpoint``
+state file, so the state file always names a complete checkpoint. Last it
+deletes at most one old checkpoint of this Saver (``max_to_keep``;
+``keep_checkpoint_every_n_hours`` spares one every n hours).
+
+Deleting is deliberately narrower than TensorFlow's glob: an old checkpoint
+is removed only if this process wrote every one of its files and they are
+still those files (``formats/journal.py``); otherwise it is kept whole. A
+checkpoint adopted with ``recover_last_checkpoints`` from an earlier run, or
+any path a hostile state file lists, leaves the Saver's list as in
+TensorFlow but stays on disk (with a warning); ``remove_checkpoint``
+deletes on request. ``restore`` checks the checkpoint exists and runs the
+restore op.
 """
 
 from __future__ import annotations
 
-import glob
 import logging
 import math
 import os
@@ -19,12 +29,14 @@ import time
 import numpy as np
 
 from nanotf import errors
-from nanotf.formats import bundle
+from nanotf.formats import bundle, inventory, storage
 from nanotf.framework import graph as graph_lib
 from nanotf.framework.graph import GraphKeys
 from nanotf.protos import meta_graph_pb2
+from nanotf.train import async_save
 from nanotf.train import checkpoint_management
 from nanotf.train import meta_graph
+from nanotf.train.save_plan import SavePlan
 from nanotf.train.saver_builder import BulkSaverBuilder
 
 __all__ = ["Saver", "import_meta_graph", "export_meta_graph", "meta_graph_filename", "remove_checkpoint"]
@@ -38,25 +50,47 @@ def meta_graph_filename(checkpoint_filename: str, meta_graph_suffix: str = "meta
     return f"{base}.{meta_graph_suffix}"
 
 
-def _delete_glob(pattern: str) -> None:
-    for path in glob.glob(pattern):
-        os.remove(path)
+def _checkpoint_files(prefix: str, version, meta_graph_suffix: str) -> list[str]:
+    """The files of checkpoint ``prefix``: ``.meta``, then ``.index`` + data files (V2) or the table file(s) (V1)."""
+    patterns = [meta_graph_filename(prefix, meta_graph_suffix)]
+    if version == meta_graph_pb2.SaverDef.V2:
+        patterns += [bundle.index_filename(prefix), prefix + ".data-?????-of-?????"]
+    else:
+        patterns.append(prefix)
+    return [path for pattern in patterns for path in storage.glob(pattern)]
 
 
 def remove_checkpoint(prefix: str, version=meta_graph_pb2.SaverDef.V2, meta_graph_suffix: str = "meta") -> None:
-    """Deletes a checkpoint's files: ``.meta``, then ``.index`` + data files (V2) or the table file (V1)."""
-    _delete_glob(meta_graph_filename(prefix, meta_graph_suffix))
-    if version == meta_graph_pb2.SaverDef.V2:
-        _delete_glob(bundle.index_filename(prefix))
-        _delete_glob(prefix + ".data-?????-of-?????")
-    else:
-        _delete_glob(prefix)
+    """Deletes a checkpoint's files: ``.meta``, then ``.index`` + data files (V2) or the table file (V1).
+
+    Raises:
+        OpError: a typed error naming the file if the OS refuses to delete it.
+    """
+    for path in _checkpoint_files(prefix, version, meta_graph_suffix):
+        storage.remove(path)
+
+
+def _prune_checkpoint(prefix: str, version, meta_graph_suffix: str) -> None:
+    """Delete an old checkpoint if this process wrote every one of its files; else keep it whole, and say so."""
+    files = _checkpoint_files(prefix, version, meta_graph_suffix)
+    foreign = [path for path in files if not storage.written_here(path)]
+    if foreign:
+        _log.warning("Not deleting checkpoint %s: nanotf deletes only files this process wrote, and %s were not "
+                     "(from an earlier run, replaced since, or named by the state file); remove it with "
+                     "nanotf.train.remove_checkpoint if it is not needed", prefix, ", ".join(foreign))  # fmt: skip
+        return
+    for path in files:
+        try:
+            storage.remove(path)
+        except errors.OpError as err:
+            _log.warning("Ignoring: %s", err)
 
 
 def _mtime(prefix: str) -> float | None:
     for path in (bundle.index_filename(prefix), prefix):
-        if os.path.exists(path):
-            return os.path.getmtime(path)
+        mtime = storage.getmtime(path)
+        if mtime is not None:
+            return mtime
     return None
 
 
@@ -119,6 +153,7 @@ class Saver:
         self._pad_step_number = pad_step_number
         self._filename = filename
         self._last_checkpoints: list = []
+        self._background = async_save.BackgroundSave()
         self._checkpoints_to_be_deleted: list = []
         self._next_checkpoint_time = None
         if not defer_build:
@@ -230,29 +265,39 @@ class Saver:
         if saved_at > self._next_checkpoint_time:
             self._next_checkpoint_time += self.saver_def.keep_checkpoint_every_n_hours * 3600
             return
-        try:
-            remove_checkpoint(path, self.saver_def.version, meta_graph_suffix)
-        except OSError as err:
-            _log.warning("Ignoring: %s", err)
+        _prune_checkpoint(path, self.saver_def.version, meta_graph_suffix)
 
     # -- save / restore ------------------------------------------------------------
     def save(self, sess, save_path, global_step=None, latest_filename=None, meta_graph_suffix="meta",
-             write_meta_graph=True, write_state=True, strip_default_attrs=False, save_debug_info=False):  # fmt: skip
+             write_meta_graph=True, write_state=True, strip_default_attrs=False, save_debug_info=False,
+             blocking=True):  # fmt: skip
         """Saves the variables to ``save_path[-global_step]``; returns that prefix.
+
+        ``save_path`` may be an object store URL (``s3://bucket/run/model``,
+        see formats/storage.py). With ``blocking=False`` (nanotf's addition)
+        only a snapshot of the variables, and the meta graph, are taken
+        before returning; the files are written on a background thread in
+        the same order (``async_save.py``). ``wait()`` waits for that save;
+        if it fails, the next ``save``, ``restore`` or ``wait`` raises its error.
 
         Raises:
             RuntimeError: if the Saver was deferred and never built.
             ValueError: for a bad ``latest_filename`` or a missing parent directory.
             TypeError: if ``sess`` is not a Session.
+            OpError: ResourceExhaustedError (disk full), PermissionDeniedError
+                (not writable, read-only filesystem), ... naming the file; the
+                previous checkpoints and the state file are then unchanged.
+                Also the failure of an earlier ``blocking=False`` save.
         """
         del save_debug_info
+        self._background.wait()
         if not self._is_built:
             raise RuntimeError("`build()` should be called before save if defer_build==True")
         if latest_filename is None:
             latest_filename = "checkpoint"
         if os.path.split(latest_filename)[0]:
             raise ValueError("'latest_filename' must not contain path components")
-        save_path = os.fspath(save_path)
+        save_path = storage.local_path(os.fspath(save_path))
         if global_step is not None:
             if not isinstance(global_step, (int, np.integer)):
                 global_step = int(sess.run(global_step))
@@ -264,10 +309,19 @@ class Saver:
         if not hasattr(sess, "run") or not hasattr(sess, "graph"):
             raise TypeError(f"'sess' must be a Session; {sess}")
         save_dir = os.path.dirname(save_path)
+        if os.path.isdir(save_dir or "."):
+            inventory.remove_stale_temps(save_path, latest_filename, meta_graph_suffix)
+        if not blocking and not self._is_empty:
+            meta_path = meta_graph_filename(checkpoint_file, meta_graph_suffix) if write_meta_graph else None
+            with sess.graph.as_default():
+                meta = self.export_meta_graph(strip_default_attrs=strip_default_attrs) if write_meta_graph else None
+            finish = (lambda path: self._finish_save(path, save_dir, latest_filename, meta_graph_suffix)) if write_state else None
+            return async_save.save_in_background(self._background, sess, self.saver_def, checkpoint_file, meta,
+                                                 meta_path, finish)  # fmt: skip
         model_checkpoint_path = None
         if not self._is_empty:
             try:
-                fetched = sess.run(self.saver_def.save_tensor_name, {self.saver_def.filename_tensor_name: checkpoint_file})
+                fetched = self._run_save(sess, checkpoint_file)
             except (errors.FailedPreconditionError, errors.NotFoundError) as exc:
                 if not os.path.isdir(save_dir or "."):
                     raise ValueError(f"Parent directory of {save_path} doesn't exist, can't save.") from exc
@@ -280,27 +334,56 @@ class Saver:
                 self.export_meta_graph(meta_graph_filename(checkpoint_file, meta_graph_suffix),
                                        strip_default_attrs=strip_default_attrs)  # fmt: skip
         if model_checkpoint_path is not None and write_state:
-            self._record_last_checkpoint(model_checkpoint_path)
-            checkpoint_management.update_checkpoint_state(
-                save_dir, model_checkpoint_path, self.last_checkpoints, latest_filename,
-                save_relative_paths=self._save_relative_paths,
-            )  # fmt: skip
-            self._maybe_delete_old_checkpoints(meta_graph_suffix)
+            self._finish_save(model_checkpoint_path, save_dir, latest_filename, meta_graph_suffix)
         return model_checkpoint_path
 
+    def _run_save(self, sess, checkpoint_file: str):
+        """Run the save ops; a Saver with several shards runs them through ``save_plan.py`` (concurrent uploads
+        to an object store), any other through the graph."""
+        plan = SavePlan.build(sess.graph, self.saver_def) if self.saver_def.sharded else None
+        if plan is not None and plan.shards > 1:
+            return plan.snapshot(sess, checkpoint_file).write()
+        return sess.run(self.saver_def.save_tensor_name, {self.saver_def.filename_tensor_name: checkpoint_file})
+
+    def _finish_save(self, model_checkpoint_path: str, save_dir: str, latest_filename: str,
+                     meta_graph_suffix: str) -> None:
+        """After the checkpoint's files: record it in the state file, then retire the oldest (``max_to_keep``)."""
+        self._record_last_checkpoint(model_checkpoint_path)
+        checkpoint_management.update_checkpoint_state(
+            save_dir, model_checkpoint_path, self.last_checkpoints, latest_filename,
+            save_relative_paths=self._save_relative_paths,
+        )  # fmt: skip
+        self._maybe_delete_old_checkpoints(meta_graph_suffix)
+
+    def wait(self) -> str | None:
+        """Wait for the save started with ``blocking=False``, if one is running (nanotf's addition).
+
+        Returns:
+            That save's checkpoint prefix, or None if there was none.
+
+        Raises:
+            OpError: the error that save failed with (same type, naming the
+                checkpoint path); raised once.
+        """
+        return self._background.wait()
+
     def restore(self, sess, save_path) -> None:
-        """Restores the variables from checkpoint ``save_path`` (a prefix).
+        """Restores the variables from checkpoint ``save_path`` (a prefix, local or an object store URL).
+
+        A ``blocking=False`` save still running is waited for first.
 
         Raises:
             ValueError: if ``save_path`` is None or names no checkpoint.
             NotFoundError / InvalidArgumentError: if the checkpoint lacks a key or
                 disagrees with the graph, with TF's explanation prepended.
+            OpError: the failure of an earlier ``blocking=False`` save.
         """
+        self._background.wait()
         if self._is_empty:
             return
         if save_path is None:
             raise ValueError("Can't load save_path when it is None.")
-        save_path = os.fspath(save_path)
+        save_path = storage.local_path(os.fspath(save_path))
         if not checkpoint_management.checkpoint_exists(save_path):
             raise ValueError("The passed save_path is not a valid checkpoint: " + save_path)
         _log.info("Restoring parameters from %s", save_path)

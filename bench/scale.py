@@ -1,0 +1,318 @@
+"""Checkpoint I/O at scale: Saver save/restore from 100 MiB to 4 GiB vs the raw disk and TensorFlow.
+
+For each size, rounds of fresh processes alternate: nanotf ``Saver.save``, TF
+``Saver.save``, a raw write of the same bytes (with and without fsync),
+nanotf ``Saver.restore``, nanotf ``load_checkpoint`` (copy), TF
+``Saver.restore``, a raw read into page-aligned memory, and (at 1 GiB) the
+time a training loop is blocked by ``Saver.save(blocking=False)`` against a
+blocking save in the same process. The model is 100 float32 variables (ref
+variables, ``disable_v2_behavior()``), built by the same code for both
+libraries; the timed save writes no meta graph and no state file (the async
+comparison writes both, as a training loop would). Reads are from the page
+cache (the driver reads the files once just before). Peak memory is the growth of the
+process's resident set during the timed operation (its high-water mark is
+reset just before, through ``/proc/self/clear_refs``), over the data size.
+
+    python bench/scale.py --tf-python PATH [--sizes 100,1024] [--rounds 3] [--write-md]
+
+``--sizes 100,1024,4096:1`` adds the 4 GiB point with one round (``SIZE:ROUNDS``).
+The same file is the worker under both interpreters (``--worker LIB KIND ...``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import mmap
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+N_VARS = 100
+PAGE = 4096
+ASYNC_MB = 1024
+
+
+# ---- workers (fresh processes; each prints one JSON line) ----
+
+def arrays_for(total_mb: int) -> list[np.ndarray]:
+    per = total_mb * 2**20 // 4 // N_VARS
+    block = np.random.default_rng(0).standard_normal(1 << 20, dtype=np.float32)
+    return [np.resize(block, per) + np.float32(i) for i in range(N_VARS)]
+
+
+def _rss() -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:"))
+
+
+def _reset_peak() -> int:
+    """Reset the resident-set high-water mark; returns the current resident set."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return _rss()
+
+
+def _peak_extra(rss0: int) -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss0
+
+
+def _timed(fn) -> dict:
+    os.sync()  # no dirty pages of earlier runs for this one's fsync or writeback to wait for
+    rss0 = _reset_peak()
+    t = time.perf_counter()
+    fn()
+    return {"seconds": time.perf_counter() - t, "peak_extra": _peak_extra(rss0)}
+
+
+def _library(lib: str):
+    if lib == "tf":
+        import tensorflow.compat.v1 as tf
+    else:
+        import nanotf as tf
+    tf.disable_v2_behavior()
+    return tf
+
+
+def _model(tf, total_mb: int):
+    per = total_mb * 2**20 // 4 // N_VARS
+    return [tf.Variable(tf.zeros([per]), name=f"layer_{i:03d}/kernel") for i in range(N_VARS)]
+
+
+def _loaded_session(tf, total_mb: int):
+    variables = _model(tf, total_mb)
+    saver = tf.train.Saver()
+    sess = tf.Session()
+    sess.run(tf.global_variables_initializer())
+    for v, a in zip(variables, arrays_for(total_mb)):
+        v.load(a, sess)
+    return saver, sess
+
+
+def worker_save(lib: str, prefix: str, total_mb: int) -> dict:
+    tf = _library(lib)
+    saver, sess = _loaded_session(tf, total_mb)
+    return _timed(lambda: saver.save(sess, prefix, write_meta_graph=False, write_state=False))
+
+
+def worker_restore(lib: str, prefix: str, total_mb: int) -> dict:
+    tf = _library(lib)
+    _model(tf, total_mb)
+    saver = tf.train.Saver()
+    sess = tf.Session()
+    return _timed(lambda: saver.restore(sess, prefix))
+
+
+def worker_load(lib: str, prefix: str) -> dict:
+    from nanotf.train import load_checkpoint
+
+    def load():
+        reader = load_checkpoint(prefix)
+        arrays = [reader.get_tensor(name, copy=True) for name in reader.get_variable_to_shape_map()]
+        for a in arrays:
+            int(a.reshape(-1).view(np.uint8)[::PAGE].sum())  # every page in memory
+
+    return _timed(load)
+
+
+def worker_async(lib: str, directory: str, total_mb: int) -> dict:
+    """Blocked time of a blocking save and of ``blocking=False`` (plus its total), in one process."""
+    tf = _library(lib)
+    saver, sess = _loaded_session(tf, total_mb)
+    os.sync()
+    t = time.perf_counter()
+    saver.save(sess, f"{directory}/blocking", global_step=1)
+    blocking = time.perf_counter() - t
+    os.sync()
+    t = time.perf_counter()
+    saver.save(sess, f"{directory}/async", global_step=1, blocking=False)
+    blocked = time.perf_counter() - t
+    saver.wait()
+    return {"blocking": blocking, "blocked": blocked, "async_total": time.perf_counter() - t}
+
+
+def worker_raw_write(lib: str, path: str, total_mb: int, fsync: str) -> dict:
+    arrays = arrays_for(total_mb)
+
+    def write():
+        with open(path, "wb") as f:
+            for a in arrays:
+                f.write(memoryview(a).cast("B"))
+            if fsync == "fsync":
+                f.flush()
+                os.fsync(f.fileno())
+
+    return _timed(write)
+
+
+def worker_raw_read(lib: str, path: str) -> dict:
+    size = os.path.getsize(path)
+
+    def read():
+        # Anonymous, page-aligned and populated when mapped: the fastest read target measured here.
+        buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0))
+        with open(path, "rb", buffering=0) as f:
+            f.readinto(buf)
+
+    return _timed(read)
+
+
+WORKERS = {"save": worker_save, "restore": worker_restore, "load": worker_load, "async": worker_async,
+           "raw-write": worker_raw_write, "raw-read": worker_raw_read}
+
+
+# ---- driver ----
+
+def _run(python: str, lib: str, kind: str, *args) -> dict:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT / "src"))
+    cmd = [python, __file__, "--worker", lib, kind, *map(str, args)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def _warm(path: Path) -> None:
+    """Read every file of ``path`` (a prefix or a file) once, so that the timed read finds them in the page cache."""
+    buf = bytearray(8 << 20)
+    for f in path.parent.glob(path.name + "*"):
+        with open(f, "rb", buffering=0) as stream:
+            while stream.readinto(buf):
+                pass
+
+
+def _clear(work: Path) -> None:
+    for p in work.iterdir():
+        p.unlink() if p.is_file() else shutil.rmtree(p)
+
+
+def run_size(args, mb: int, rounds: int, work: Path) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {}
+    me, tfpy = sys.executable, args.tf_python
+
+    def record(name: str, value: dict) -> None:
+        results.setdefault(name, []).append(value)
+
+    for r in range(rounds):
+        _clear(work)
+        nt, tfp, raw = work / "nanotf", work / "tf", work / "raw.bin"
+        writes = [("nanotf Saver.save", me, "nanotf", "save", nt, mb),
+                  ("TF Saver.save", tfpy, "tf", "save", tfp, mb),
+                  ("raw write + fsync", me, "raw", "raw-write", raw, mb, "fsync"),
+                  ("raw write", me, "raw", "raw-write", raw, mb, "no")]
+        reads = [("nanotf Saver.restore", me, "nanotf", "restore", nt, mb),
+                 ("nanotf load_checkpoint (copy)", me, "nanotf", "load", nt),
+                 ("TF Saver.restore", tfpy, "tf", "restore", tfp, mb),
+                 ("raw read", me, "raw", "raw-read", raw)]
+        # Each round starts the writes and the reads at another one, so that no operation is always first.
+        for phase in (writes, reads):
+            for name, python, *job in phase[r % 4:] + phase[: r % 4]:
+                if python:
+                    if phase is reads:
+                        _warm(job[2])  # the files may have left the cache while the others were written
+                    record(name, _run(python, *job))
+        if mb == ASYNC_MB:
+            _clear(work)
+            record("async", _run(me, "nanotf", "async", work, mb))
+    return results
+
+
+def _median(runs: list[dict], key: str = "seconds") -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def _ratio(results, a: str, b: str) -> float | None:
+    if a not in results or b not in results:
+        return None
+    return statistics.median(x["seconds"] / y["seconds"] for x, y in zip(results[a], results[b]))
+
+
+def render(all_results: dict[int, dict], rounds: dict[int, int], args) -> str:
+    fmt = lambda r: "" if r is None else f"{r:.2f}x"  # noqa: E731
+    lines = [
+        "Saver save/restore of 100 float32 variables; fresh processes, alternating; medians. Reads from the "
+        "page cache (each read's files are read once just before). Command: `python bench/scale.py --tf-python PATH --sizes "
+        + ",".join(f"{mb}" if rounds[mb] == args.rounds else f"{mb}:{rounds[mb]}" for mb in all_results)
+        + f" --rounds {args.rounds} --write-md`",
+        "",
+        "| data | rounds | operation | median s | GB/s | peak extra memory / data | throughput / raw limit | "
+        "time vs TF |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    verdicts = []
+    for mb, results in all_results.items():
+        gb = mb * 2**20 / 1e9
+        for name, runs in results.items():
+            if name == "async":
+                continue
+            sec = _median(runs)
+            mem = _median(runs, "peak_extra") / (mb * 2**20)
+            save = "save" in name or "write" in name
+            raw = "raw write + fsync" if save else "raw read"
+            vs_raw = _ratio(results, raw, name) if not name.startswith("raw") else None
+            tf_name = "TF Saver.save" if save else "TF Saver.restore"
+            vs_tf = _ratio(results, name, tf_name) if name.startswith("nanotf") else None
+            if name.startswith("nanotf") and vs_raw is not None:
+                verdicts.append((mb, name, vs_raw))
+            if name == "TF Saver.save":
+                vs_raw = _ratio(results, "raw write", name)
+            lines.append(f"| {mb} MiB | {len(runs)} | {name} | {sec:.3f} | {gb / sec:.2f} | {mem:.2f} | "
+                         f"{fmt(vs_raw)} | {fmt(vs_tf)} |")
+    lines += ["", "Throughput / raw limit: the median per-round ratio of the raw operation's time to this one's "
+              "(1.00x = as fast as the raw disk). nanotf's save is compared with a raw write + fsync, as it fsyncs "
+              "before renaming its files into place; TF's Saver does not fsync and is compared with a plain raw "
+              "write. Time vs TF below 1.00x: nanotf is faster."]
+    met = [f"{mb} MiB {name}: {r:.2f}" for mb, name, r in verdicts]
+    lines += ["", "Target save and load >= 0.80 of the raw limit: "
+              + ("met" if all(r >= 0.8 for _, _, r in verdicts) else "not met everywhere") + " (" + "; ".join(met) + ")."]
+    if ASYNC_MB in all_results and "async" in all_results[ASYNC_MB]:
+        runs = all_results[ASYNC_MB]["async"]
+        ratio = statistics.median(r["blocked"] / r["blocking"] for r in runs)
+        lines += ["", f"Training loop blocked by a save of the {ASYNC_MB} MiB model (with meta graph and state file; "
+                  f"{len(runs)} rounds): blocking `Saver.save` {_median(runs, 'blocking'):.3f} s; "
+                  f"`Saver.save(blocking=False)` {_median(runs, 'blocked') * 1e3:.1f} ms "
+                  f"(its background write took {_median(runs, 'async_total'):.3f} s): "
+                  f"{ratio:.3f}x of the blocking time (target < 0.10x: {'met' if ratio < 0.1 else 'not met'})."]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--worker":
+        lib, kind, *rest = sys.argv[2:]
+        print(json.dumps(WORKERS[kind](lib, *[int(a) if a.isdigit() else a for a in rest])))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--tf-python", help="interpreter with tensorflow-cpu installed (omit to skip TF)")
+    p.add_argument("--sizes", default="100,1024", help="MiB per point, comma-separated; SIZE:ROUNDS overrides --rounds")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--write-md", action="store_true", help="update BENCHMARKS.md")
+    args = p.parse_args()
+    rounds = {}
+    for item in args.sizes.split(","):
+        mb, _, n = item.partition(":")
+        rounds[int(mb)] = int(n) if n else args.rounds
+    all_results = {}
+    with tempfile.TemporaryDirectory(dir=os.environ.get("NANOTF_BENCH_DIR")) as tmp:
+        for mb, n in rounds.items():
+            work = Path(tmp) / f"{mb}"
+            work.mkdir()
+            all_results[mb] = run_size(args, mb, n, work)
+            print(json.dumps({mb: all_results[mb]}), file=sys.stderr)
+    table = render(all_results, rounds, args)
+    print(table)
+    if args.write_md:
+        from benchmarks_md import write_section
+
+        write_section("scale", "Checkpoints at scale", table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
