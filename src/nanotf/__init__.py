@@ -32,6 +32,7 @@ from nanotf.framework.graph import get_default_graph
 from nanotf.framework.graph import name_scope
 from nanotf.framework.graph import reset_default_graph
 from nanotf.framework.importer import import_graph_def
+from nanotf.framework.op_support import supported_op_types
 from nanotf.framework.op_def_library import convert_to_tensor
 from nanotf.framework.tensor_shape import Dimension
 from nanotf.framework.tensor_shape import TensorShape
@@ -39,10 +40,16 @@ from nanotf.framework.tensor_util import make_ndarray
 from nanotf.framework.tensor_util import make_tensor_proto
 from nanotf.ops.array_ops import *  # noqa: F403
 from nanotf.ops.array_ops import slice  # noqa: A004
+from nanotf.ops.cond_v1 import cond
+from nanotf.ops.control_flow_ops import Assert
 from nanotf.ops.control_ops import group
 from nanotf.ops.control_ops import no_op
 from nanotf.ops.control_ops import tuple  # noqa: A004
 from nanotf.ops.control_ops import with_dependencies
+from nanotf.ops.clip_ops import clip_by_global_norm
+from nanotf.ops.clip_ops import clip_by_norm
+from nanotf.ops.clip_ops import clip_by_value
+from nanotf.ops.clip_ops import global_norm
 from nanotf.ops.math_ops import *  # noqa: F403
 from nanotf.ops.math_ops import abs  # noqa: A004
 from nanotf.ops.math_ops import pow  # noqa: A004
@@ -53,9 +60,15 @@ from nanotf.ops.random_ops import random_normal
 from nanotf.ops.random_ops import random_uniform
 from nanotf.ops.random_ops import set_random_seed
 from nanotf.ops.random_ops import truncated_normal
+from nanotf.ops.scatter_ops import scatter_add
+from nanotf.ops.set_ops import setdiff1d
+from nanotf.ops.scatter_ops import scatter_sub
+from nanotf.ops.scatter_ops import scatter_update
 from nanotf.ops.state_ops import assign
 from nanotf.ops.state_ops import assign_add
 from nanotf.ops.state_ops import assign_sub
+from nanotf.ops.tensor_array_ops import TensorArray
+from nanotf.ops.while_v1 import while_loop
 from nanotf.protos.graph_pb2 import AttrValue
 from nanotf.protos.graph_pb2 import GraphDef
 from nanotf.protos.graph_pb2 import NodeDef
@@ -68,6 +81,7 @@ from nanotf.runtime.session import get_default_session
 from nanotf.train.gradients import AggregationMethod
 from nanotf.train.gradients import gradients
 from nanotf.train.initializers import *  # noqa: F403
+from nanotf.train.meta_graph import unsupported_ops
 from nanotf.train.variable_scope import AUTO_REUSE
 from nanotf.train.variable_scope import get_variable
 from nanotf.train.variable_scope import get_variable_scope
@@ -88,7 +102,10 @@ from nanotf.train.variables import trainable_variables
 from nanotf.train.variables import variables_initializer
 from nanotf import train  # noqa: E402 - after Variable so train/ can import it
 from nanotf import nn  # noqa: E402
+from nanotf import layers  # noqa: E402
+from nanotf import losses  # noqa: E402
 from nanotf import io  # noqa: E402
+from nanotf import math  # noqa: E402
 from nanotf.train import graph_util  # noqa: E402
 from nanotf import compat  # noqa: E402 - tf.compat.v1 is this module
 
