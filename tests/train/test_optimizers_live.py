@@ -100,10 +100,6 @@ def test_optimizer_graph_matches_tensorflows(results, name, kind):
     tf_nodes, our_nodes = _nodes(theirs["graph_def"]), _nodes(ours["graph_def"])
     assert list(our_nodes) == list(tf_nodes)
     differing = [n for n in tf_nodes if tf_nodes[n] != our_nodes[n]]
-    reads = ("ReadVariableOp", "ReadVariableOp_1", "ReadVariableOp_2")
-    if name == "adam" and kind == "resource" and differing and all(n.endswith(reads) for n in differing):
-        pytest.xfail("ResourceVariable.value() keeps the colocation scope (`_class`); TensorFlow's value() reads "
-                     "outside it (train/variables.py)")
     assert not differing, "\n".join(f"TF:\n{tf_nodes[n]}nanotf:\n{our_nodes[n]}" for n in differing)
 
 

@@ -356,6 +356,6 @@ def assign_op(variable, value, use_locking):
     if isinstance(variable, variables_lib.ResourceVariable):
         op = variable.assign(value, read_value=False)
         with graph_lib.control_dependencies([op]):
-            variable.value()
+            variable._read()  # inside the caller's colocation scope, as TF's lazy read is
         return op
     return variable.assign(value, use_locking=use_locking)
