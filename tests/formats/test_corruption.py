@@ -21,7 +21,7 @@ from nanotf.formats.table_writer import BlockBuilder, encode_handle
 from nanotf.formats.v1 import V1Reader
 from nanotf.formats.varint import encode_varint
 from nanotf.protos import checkpoint_pb2, graph_pb2
-from nanotf.train import CheckpointStateWarning, get_checkpoint_state
+from nanotf.train import CheckpointStateWarning, get_checkpoint_state, latest_checkpoint
 from nanotf.train.meta_graph import read_meta_graph_file
 
 from fixture_io import FIXTURES, assert_tensor_equal, load_expected
@@ -307,6 +307,10 @@ def test_hostile_state_files(tmp_path):
         state.write_bytes(text)
         with pytest.warns(CheckpointStateWarning):
             assert get_checkpoint_state(str(tmp_path)) is None
+    # Found by atheris: a NUL byte next to glob characters once reached glob.glob (ValueError).
+    state.write_bytes(b'model_checkpoint_path: "ml_\\000\\025: /m*del]_paths"\n')
+    with pytest.warns(CheckpointStateWarning, match="whose files do not exist"):
+        assert latest_checkpoint(str(tmp_path)) is None
     state.write_bytes(b'model_checkpoint_path: "a\\000b"\nall_model_checkpoint_paths: "../../x"\n')
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -41,6 +41,7 @@ class Trial:
     """One killed (or crashed) saver and what was found after it."""
 
     kind: str
+    saves: int  # saves that returned in this trial
     completed: int  # newest step whose save returned so far (0: none yet)
     latest: str | None
     temps_left: int  # temp files of dead savers present right after this kill
@@ -130,16 +131,16 @@ class CrashCampaign:
         return self._after(f"crash before disk call {k}", int(last)), int(status) == CRASH_STATUS
 
     def _after(self, kind: str, last: int) -> Trial:
-        ran_a_save = last > 0
+        saves = last - self._next_first + 1 if last else 0
         self._next_first += STEPS_PER_TRIAL
         self.completed = max(self.completed, last)
         with warnings.catch_warnings():
             # Before the first state file exists, latest_checkpoint warns that checkpoints exist: expected here.
             warnings.simplefilter("ignore", CheckpointStateWarning)
             latest = latest_checkpoint(self.directory)
-        trial = Trial(kind, self.completed, latest, 0)
+        trial = Trial(kind, saves, self.completed, latest, 0)
         temps = temp_files(self.directory)
-        if ran_a_save and self._stale & temps:
+        if saves and self._stale & temps:
             trial.problems.append(f"temp files of killed savers survived a later save: {sorted(self._stale & temps)}")
         trial.temps_left = len(temps)
         self._stale = temps
@@ -164,10 +165,11 @@ def run_kill_campaign(zygote: Zygote, directory: str, trials: int, seed: int,
                       saves_per_trial: float = 3.0) -> list[Trial]:  # fmt: skip
     """A first run of saves to completion, then ``trials`` kill -9 trials after delays from ``random.Random(seed)``.
 
-    Delays are uniform up to ``saves_per_trial`` times one save's duration on
-    this disk, so kills land at every point of a save on fast and slow disks
-    alike; a trial killed before it wrote anything widens the range (the
-    disk got slower than the warm-up save said).
+    Delays are uniform up to ``saves_per_trial`` save durations, so kills
+    land at every point of a save. The duration starts as the warm-up save's
+    and follows the disk within 4x of it: a trial that saved more than
+    ``saves_per_trial`` times narrows the range, one killed before it wrote
+    anything widens it.
 
     Returns:
         The kill trials (not the first run).
@@ -175,11 +177,13 @@ def run_kill_campaign(zygote: Zygote, directory: str, trials: int, seed: int,
     rng = random.Random(seed)
     campaign = CrashCampaign(zygote, directory)
     campaign.crash(10**9)  # never reaches that many disk calls: saves run through
-    scale = saves_per_trial * zygote.save_ms
+    save_ms = zygote.save_ms
     for _ in range(trials):
-        trial = campaign.kill(rng.uniform(0, scale))
-        if not trial.temps_left and trial.completed == campaign.trials[-2].completed:
-            scale *= 1.25
+        trial = campaign.kill(rng.uniform(0, saves_per_trial * save_ms))
+        if trial.saves > saves_per_trial:
+            save_ms = max(save_ms / 1.25, zygote.save_ms / 4)
+        elif not trial.saves and not trial.temps_left:
+            save_ms = min(save_ms * 1.25, zygote.save_ms * 4)
     return campaign.trials[1:]
 def run_crash_points(zygote: Zygote, directory: str, limit: int = 500) -> list[Trial]:
     """Crash the saves before each of their disk calls in turn, until they run through."""

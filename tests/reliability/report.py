@@ -39,16 +39,11 @@ def kill_section(zygote, trials: int, seed: int, directory: str) -> int:
     print(f"### kill -9 during saves (seed {seed}, one save = {zygote.save_ms:.1f} ms here)\n")
     print("| trials | kills inside a save (temp files found) | saves that returned | checkpoints lost | "
           "other problems | time |\n|---|---|---|---|---|---|")  # fmt: skip
-    print(f"| {len(result)} | {sum(1 for t in result if t.temps_left)} | {_saves(result)} | {lost} | "
+    print(f"| {len(result)} | {sum(1 for t in result if t.temps_left)} | {sum(t.saves for t in result)} | {lost} | "
           f"{len(problems) - lost} | {time.perf_counter() - start:.0f} s |\n")
     for problem in problems:
         print(f"- {problem}")
     return len(problems)
-
-
-def _saves(trials) -> str:
-    steps = {t.completed for t in trials if t.completed}
-    return f"newest step {max(steps)}" if steps else "none"
 
 
 def crash_points_section(zygote, directory: str) -> int:

@@ -26,7 +26,7 @@ def test_kill_9_at_random_moments_loses_no_checkpoint(tmp_path, zygote):
     trials = run_kill_campaign(zygote, str(tmp_path), KILL_TRIALS, SEED)
     assert len(trials) == KILL_TRIALS
     assert [p for t in trials for p in t.problems] == []
-    assert trials[-1].completed > trials[0].completed, "no killed saver completed a save"
+    assert any(t.saves for t in trials), "no killed saver completed a save"
     assert any(t.temps_left for t in trials), "no kill landed inside a save (temp files present)"
 
 

@@ -206,6 +206,8 @@ def checkpoint_exists(checkpoint_prefix: str) -> bool:
     remote, prefix = storage.resolve(checkpoint_prefix)
     if remote:
         return storage.exists(index_filename(prefix))
+    if "\0" in prefix:
+        return False  # no file has such a name (a state file can say anything); glob would raise ValueError
     return bool(glob.glob(index_filename(prefix)) or glob.glob(prefix))
 
 
