@@ -1,4 +1,4 @@
-"""The seed tutorials' programs (/work/shared/seeds), in Python 3, as run by tests/test_seeds.py.
+"""The seed tutorials' programs (the shared seeds folder beside the repository), in Python 3, as run by tests/test_seeds.py.
 
 Each program is a list of steps; each step is the source of one process, run in
 the same working directory one after the other ("a new session" in the
