@@ -5,7 +5,9 @@ For each size, rounds of fresh processes alternate: nanotf ``Saver.save``, TF
 nanotf ``Saver.restore``, nanotf ``load_checkpoint`` (copy), TF
 ``Saver.restore``, a raw read into page-aligned memory, and (at 1 GiB) the
 time a training loop is blocked by ``Saver.save(blocking=False)`` against a
-blocking save in the same process. The model is 100 float32 variables (ref
+blocking save in the same process. The raw write writes the arrays of a
+nanotf session prepared exactly as for nanotf's save (see
+``worker_raw_write``). The model is 100 float32 variables (ref
 variables, ``disable_v2_behavior()``), built by the same code for both
 libraries; the timed save writes no meta graph and no state file (the async
 comparison writes both, as a training loop would). Reads are from the page
@@ -141,7 +143,15 @@ def worker_async(lib: str, directory: str, total_mb: int) -> dict:
 
 
 def worker_raw_write(lib: str, path: str, total_mb: int, fsync: str) -> dict:
-    arrays = arrays_for(total_mb)
+    """Plain ``write()`` calls of the arrays nanotf's save writes, from a session prepared the same way.
+
+    The same preparation matters here: how fast the page cache grows depends
+    on how much memory the process freed just before (this machine returns
+    free memory to its host, and taking it back is slow).
+    """
+    tf = _library("nanotf")
+    _, sess = _loaded_session(tf, total_mb)
+    arrays = [sess.variable_store.read_ref(f"layer_{i:03d}/kernel") for i in range(N_VARS)]
 
     def write():
         with open(path, "wb") as f:
