@@ -35,8 +35,7 @@ from nanotf.ops.control_flow_ops import ENTER_TYPES
 from nanotf.ops.control_flow_ops import EXIT_TYPES
 from nanotf.ops.control_flow_ops import MERGE_TYPES
 from nanotf.ops.control_flow_ops import NEXT_ITERATION_TYPES
-from nanotf.runtime.steps import NUMPY_ERRORS
-from nanotf.runtime.steps import invalid_argument
+from nanotf.runtime.steps import call_kernel
 from nanotf.runtime.steps import kernel_setup
 from nanotf.runtime.variable_store import VariableRef
 
@@ -206,17 +205,7 @@ class _Run:
         args = inputs if inputs is not None else []
         if setup.deref is not None:
             args = [a.read() if d and a is not DEAD else a for a, d in zip(args, setup.deref)]
-        try:
-            if setup.ctx is not None:
-                out = setup.kernel(setup.ctx, setup.attrs, *args)
-            else:
-                out = setup.kernel(setup.attrs, *args)
-        except errors.OpError as err:
-            if err.op is None:
-                err.op = node.op
-            raise
-        except NUMPY_ERRORS as err:
-            raise invalid_argument(err, node.op) from err
+        out = call_kernel(node.op, setup.kernel, setup.attrs, setup.ctx, args)
         n = node.n_outputs
         return [out] if n == 1 else list(out) if n else []
 

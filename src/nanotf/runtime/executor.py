@@ -24,8 +24,7 @@ import heapq
 from nanotf import errors
 from nanotf.ops.control_flow_ops import CONTROL_FLOW_TYPES
 from nanotf.runtime import dataflow
-from nanotf.runtime.steps import NUMPY_ERRORS
-from nanotf.runtime.steps import invalid_argument
+from nanotf.runtime.steps import call_kernel
 from nanotf.runtime.steps import kernel_setup
 from nanotf.runtime.steps import needed_ops
 from nanotf.runtime.variable_store import VariableRef
@@ -144,17 +143,7 @@ class Executor:
             args = [values[i] for i in step.inputs]
             if step.deref is not None:
                 args = [a.read() if d else a for a, d in zip(args, step.deref)]
-            try:
-                if step.ctx is not None:
-                    out = step.kernel(step.ctx, step.attrs, *args)
-                else:
-                    out = step.kernel(step.attrs, *args)
-            except errors.OpError as err:
-                if err.op is None:
-                    err.op = step.op
-                raise
-            except NUMPY_ERRORS as err:
-                raise invalid_argument(err, step.op) from err
+            out = call_kernel(step.op, step.kernel, step.attrs, step.ctx, args)
             outs = step.outputs
             if len(outs) == 1:
                 values[outs[0]] = out

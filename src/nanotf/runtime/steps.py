@@ -13,7 +13,7 @@ from nanotf.framework.attr_value import from_attr_value
 from nanotf.framework.tensor_util import make_ndarray
 from nanotf.runtime.variable_store import VariableStore
 
-__all__ = ["KernelContext", "KernelSetup", "needed_ops", "kernel_setup", "invalid_argument", "NUMPY_ERRORS"]
+__all__ = ["KernelContext", "KernelSetup", "needed_ops", "kernel_setup", "call_kernel", "invalid_argument", "NUMPY_ERRORS"]
 
 
 class KernelContext:
@@ -96,3 +96,17 @@ def invalid_argument(err: Exception, op) -> errors.InvalidArgumentError:
 
 # What a kernel raises on bad input besides OpErrors (anything else is a nanotf bug and propagates).
 NUMPY_ERRORS = (ValueError, TypeError, IndexError, ArithmeticError)
+
+
+def call_kernel(op, kernel, attrs, ctx, args):
+    """Runs one kernel; an OpError gets ``op`` attached, a NumPy failure becomes InvalidArgumentError naming ``op``."""
+    try:
+        if ctx is not None:
+            return kernel(ctx, attrs, *args)
+        return kernel(attrs, *args)
+    except errors.OpError as err:
+        if err.op is None:
+            err.op = op
+        raise
+    except NUMPY_ERRORS as err:
+        raise invalid_argument(err, op) from err
