@@ -30,7 +30,7 @@ from ..protos import checkpoint_pb2
 from . import bundle, crc32c, dtypes, storage
 from .bundle_merge import _combine as combine_entries
 from .bundle_reader import BundleReader
-from .bundle_reader import _owned_buffer as owned_buffer
+from .range_read import fresh_buffer
 from .bundle_writer import BundleWriter
 from .protoparse import MAX_MESSAGE_BYTES
 from .table import TableReader
@@ -73,7 +73,7 @@ class RemoteBundleReader(BundleReader):
             raise DataLossError(f"{where}: entry bytes [{entry.offset}, {end}) run past the end "
                                 f"of the {file_size}-byte data file (truncated?)")  # fmt: skip
         wire = dtypes.wire_dtype(entry.dtype)
-        owned = owned_buffer(entry.size)
+        owned = fresh_buffer(entry.size)
         # Numeric tensors: the checksum is the CRC of the bytes, extended as each piece arrives.
         fused = self.verify and wire.numpy is not None
         crc = 0

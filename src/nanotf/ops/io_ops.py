@@ -24,6 +24,7 @@ from nanotf.formats import bundle
 from nanotf.formats import v1 as v1_format
 from nanotf.formats.bundle_merge import merge_bundles
 from nanotf.formats import parallel
+from nanotf.formats import range_read
 from nanotf.formats import storage
 from nanotf.formats.bundle_reader import BundleReader
 from nanotf.formats.bundle_writer import write_bundle
@@ -41,6 +42,9 @@ __all__ = ["open_checkpoint", "sharded_filename", "sharded_filespec"]
 # A restore of at least this many bytes reads its tensors on several threads
 # (preads and ranged GETs release the GIL; so do the checksum and the copies).
 PARALLEL_RESTORE_BYTES = 32 << 20
+# ...except that local tensors this large are read one at a time, each in chunks on all the I/O threads
+# (range_read.py). Reading two such tensors at once as well was slower: 4 GiB in 41 MiB tensors took
+# 1.4-1.6 s one at a time, 1.3-4.0 s two at a time (4 fresh processes each).
 
 
 def _text(value) -> str:
@@ -133,20 +137,24 @@ def _restore_v2(attrs, prefix, tensor_names, shape_and_slices):
     threads = parallel.io_threads(remote)
     with open_checkpoint(prefix) as reader:
         jobs = list(zip(names, specs, types))
-        if len(jobs) > 1 and _stored_bytes(reader, names) >= PARALLEL_RESTORE_BYTES:
-            return _outputs(parallel.map_ordered(lambda job: _restore_tensor(reader, *job), jobs, threads))
-        return _outputs([_restore_tensor(reader, *job) for job in jobs])
+        sizes = _stored_sizes(reader, names)
+        split = [size >= range_read.SPLIT_MIN and not remote for size in sizes]
+        together = [i for i, job in enumerate(jobs) if not split[i]]
+        values = {}
+        if len(together) > 1 and sum(sizes[i] for i in together) >= PARALLEL_RESTORE_BYTES:
+            read = parallel.map_ordered(lambda i: _restore_tensor(reader, *jobs[i]), together, threads)
+            values = dict(zip(together, read))
+        return _outputs([values[i] if i in values else _restore_tensor(reader, *job) for i, job in enumerate(jobs)])
 
 
-def _stored_bytes(reader, names: list[str]) -> int:
-    """The data bytes of ``names`` as a V2 index records them (0 for V1 or unknown keys: restore serially)."""
-    total = 0
-    for name in names:
-        try:
-            total += reader.entry(name).size if isinstance(reader, BundleReader) else 0
-        except errors.NotFoundError:
-            return 0  # _restore_tensor raises TensorFlow's error for it
-    return total
+def _stored_sizes(reader, names: list[str]) -> list[int]:
+    """The data bytes of each of ``names`` as a V2 index records them (all 0 for V1 or an unknown key)."""
+    if not isinstance(reader, BundleReader):
+        return [0] * len(names)
+    try:
+        return [reader.entry(name).size for name in names]
+    except errors.NotFoundError:
+        return [0] * len(names)  # restored one by one: _restore_tensor raises TensorFlow's error for it
 
 
 def _restore_v2_shapes(op):

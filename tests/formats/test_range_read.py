@@ -1,0 +1,143 @@
+"""Chunked reads into fresh memory (formats/range_read.py) and the CRC joining they rely on."""
+
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from nanotf.errors import DataLossError
+from nanotf.formats import bundle, crc32c, parallel, range_read
+from nanotf.formats.bundle_reader import BundleReader
+from nanotf.formats.bundle_writer import write_bundle
+
+from fixture_io import FIXTURES, assert_tensor_equal, load_expected
+
+
+@pytest.fixture
+def tiny_chunks(monkeypatch):
+    """Split reads at sizes small enough for the fixtures, with chunks and pieces that do not divide them evenly."""
+    monkeypatch.setattr(range_read, "SPLIT_MIN", 64)
+    monkeypatch.setattr(range_read, "CHUNK", 40)
+    monkeypatch.setattr(range_read, "PIECE", 24)
+    monkeypatch.setattr(range_read, "PAGE", 8)  # chunk alignment: a speed matter only
+    monkeypatch.setattr(parallel, "io_threads", lambda remote, writing=False: 3)
+
+
+@pytest.mark.parametrize("first,second", [(0, 0), (0, 7), (7, 0), (1, 1), (1000, 4099), (65536, 3)])
+def test_combine_equals_whole(first, second):
+    data = np.random.default_rng(first + second).integers(0, 256, first + second, dtype=np.uint8).tobytes()
+    a, b = data[:first], data[first:]
+    assert crc32c.combine(crc32c.crc32c(a), crc32c.crc32c(b), len(b)) == crc32c.crc32c(data)
+
+
+def test_combine_past_four_gib():
+    """Lengths above 32 bits: the second part is 2**32 + 3 zero bytes, checksummed by extending 256 MiB at a time."""
+    zeros = bytes(256 << 20)
+    crc_zeros = 0
+    for _ in range(16):
+        crc_zeros = crc32c.extend(crc_zeros, zeros)
+    crc_zeros = crc32c.extend(crc_zeros, b"\0\0\0")
+    head = b"nanotf"
+    whole = crc32c.extend(crc32c.crc32c(head), zeros)
+    for _ in range(15):
+        whole = crc32c.extend(whole, zeros)
+    whole = crc32c.extend(whole, b"\0\0\0")
+    assert crc32c.combine(crc32c.crc32c(head), crc_zeros, (1 << 32) + 3) == whole
+
+
+@pytest.mark.parametrize("offset,size", [(0, 100), (5, 2999), (0, 3000), (17, 12_345), (4096, 40_000), (1, 65_535)])
+def test_read_range_bytes_and_crc(tmp_path, tiny_chunks, offset, size):
+    data = np.random.default_rng(size).integers(0, 256, 70_000, dtype=np.uint8).tobytes()
+    path = tmp_path / "f"
+    path.write_bytes(data)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        buffer, crc = range_read.read_range(fd, offset, size, str(path), checksum=True)
+        assert bytes(buffer) == data[offset : offset + size]
+        assert crc == crc32c.crc32c(data[offset : offset + size])
+        buffer[0:1] = b"x"  # fresh memory the caller owns
+        assert range_read.read_range(fd, offset, size, str(path), checksum=False)[1] == 0
+    finally:
+        os.close(fd)
+
+
+def test_read_range_past_the_end_names_the_file(tmp_path, tiny_chunks):
+    path = tmp_path / "short"
+    path.write_bytes(bytes(10_000))
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(DataLossError, match="short: file ended at offset 10000"):
+            range_read.read_range(fd, 2000, 9000, str(path), checksum=True)
+    finally:
+        os.close(fd)
+
+
+def test_map_shared_waits_for_running_jobs_before_raising():
+    finished = threading.Event()
+
+    def job(i):
+        if i == 0:
+            time.sleep(0.2)
+            finished.set()
+            return i
+        raise ValueError(f"job {i}")
+
+    with pytest.raises(ValueError, match="job 1"):
+        parallel.map_shared(job, [0, 1, 2])
+    assert finished.is_set()
+    assert parallel.map_shared(lambda i: i * i, range(7)) == [0, 1, 4, 9, 16, 25, 36]
+
+
+@pytest.mark.parametrize("fixture,prefix", [("dtypes", "model"), ("partitioned", "bigslice"), ("mlp_adam", "model-3")])
+def test_split_copy_reads_of_tensorflow_checkpoints(tiny_chunks, fixture, prefix):
+    """Every tensor of TF-written checkpoints read with ``copy=True``, the larger ones on the split path."""
+    expected = load_expected(fixture)["checkpoints"][prefix]["tensors"]
+    with BundleReader(FIXTURES / fixture / prefix) as reader:
+        assert max(reader.entry(k).size for k in reader.keys()) > 2 * range_read.CHUNK  # several chunks
+        for key, t in expected.items():
+            value = reader.read(key, copy=True)
+            assert value.flags.writeable
+            assert_tensor_equal(value, t)
+
+
+def test_split_read_detects_corruption_in_a_later_chunk(tmp_path, tiny_chunks):
+    a = np.arange(20_000, dtype=np.float32)
+    write_bundle(str(tmp_path / "m"), ["a"], [""], [a])
+    data = bundle.data_filename(str(tmp_path / "m"), 0, 1)
+    raw = bytearray(open(data, "rb").read())
+    raw[61_234] ^= 0x10  # in one of the last of 2000 chunks
+    open(data, "wb").write(bytes(raw))
+    with BundleReader(tmp_path / "m") as reader, pytest.raises(DataLossError, match="tensor 'a': checksum mismatch"):
+        reader.read("a", copy=True)
+    with BundleReader(tmp_path / "m", verify=False) as reader:
+        assert np.count_nonzero(reader.read("a", copy=True) != a) == 1
+
+
+def test_large_tensor_at_the_real_split_size(tmp_path):
+    """One tensor above SPLIT_MIN with the module's own chunk sizes, next to a small one."""
+    big = np.random.default_rng(1).standard_normal((range_read.SPLIT_MIN // 8 + 999,), dtype=np.float32)
+    big = np.stack([big, -big])
+    write_bundle(str(tmp_path / "big"), ["big", "small"], ["", ""], [big, big[:, :5]])
+    with BundleReader(tmp_path / "big") as reader:
+        assert reader.entry("big").size > range_read.SPLIT_MIN
+        np.testing.assert_array_equal(reader.read("big", copy=True), big)
+        np.testing.assert_array_equal(reader.read("small", copy=True), big[:, :5])
+
+
+def test_restore_mixes_split_and_parallel_reads(tiny_chunks, monkeypatch):
+    """RestoreV2 reads the large tensors one by one (split) and the small ones together, in the graph's order."""
+    import nanotf as tf
+    from nanotf.ops import io_ops
+
+    monkeypatch.setattr(io_ops, "PARALLEL_RESTORE_BYTES", 0)
+    expected = load_expected("mlp_adam")["checkpoints"]["model-3"]["tensors"]
+    sizes = [len(t["hex"]) // 2 for t in expected.values()]
+    assert min(sizes) < range_read.SPLIT_MIN <= max(sizes)
+    with tf.Graph().as_default():
+        saver = tf.train.import_meta_graph(str(FIXTURES / "mlp_adam" / "model-3.meta"))
+        with tf.Session() as sess:
+            saver.restore(sess, str(FIXTURES / "mlp_adam" / "model-3"))
+            for v in tf.global_variables():
+                assert_tensor_equal(sess.run(v), expected[v.op.name])
