@@ -126,6 +126,23 @@ def test_saver_save_restore_latest_and_max_to_keep(remote_dir, resource):
     tf.disable_resource_variables()
 
 
+def test_scan_finds_the_newest_complete_remote_checkpoint(remote_dir):
+    """A lost state file and a cut-off newest data object: ``scan=True`` falls back to the newest whole one."""
+    from nanotf.train.checkpoint_management import CheckpointStateWarning
+
+    for step in (1, 2, 3):
+        tf.train.write_checkpoint(f"{remote_dir}/model-{step}", {"w": np.full(3, step, np.float32)})
+    assert tf.train.latest_checkpoint(remote_dir) == f"{remote_dir}/model-3"
+    newest_data = bundle.data_filename(f"{remote_dir}/model-3", 0, 1)
+    storage.put_bytes(newest_data, storage.read_bytes(newest_data, 1 << 20)[:-4])
+    storage.remove(f"{remote_dir}/checkpoint")
+    assert tf.train.latest_checkpoint(remote_dir, scan=True) == f"{remote_dir}/model-2"
+    why = r"the newest complete one is .*/model-2; .* \(1 newer incomplete, e\.g\. .*/model-3\.data"
+    with pytest.warns(CheckpointStateWarning, match=why):
+        assert tf.train.latest_checkpoint(remote_dir) is None
+    assert tf.train.latest_checkpoint(f"{remote_dir}/nothing-here", scan=True) is None
+
+
 def test_retention_keeps_objects_this_process_did_not_write(remote_dir):
     w, b, step, train = _model()
     saver = tf.train.Saver(max_to_keep=1)
@@ -210,6 +227,24 @@ def test_cli_inspect_reads_an_s3_checkpoint(s3_dir, capsys):
     assert cli(["inspect", s3_dir]) == 0
     out = capsys.readouterr().out
     assert f"{s3_dir}/model-5" in out and "dense/kernel" in out and "[3, 4]" in out
+
+
+@pytest.mark.parametrize("num_shards", [1, 2])
+def test_cli_verify_checks_a_remote_checkpoint_and_names_its_objects(remote_dir, num_shards, capsys):
+    prefix = tf.train.write_checkpoint(f"{remote_dir}/model-3", TENSORS, num_shards=num_shards)
+    assert cli(["verify", remote_dir]) == 0
+    out = capsys.readouterr().out
+    assert f"checked {prefix}.index:" in out and f"checked {remote_dir}/checkpoint: latest" in out
+    assert "nanotf-verify-" not in out and out.rstrip().endswith("(6 tensors, 0 warning(s))")
+    data = bundle.data_filename(prefix, num_shards - 1, num_shards)
+    damaged = bytearray(storage.read_bytes(data, 1 << 20))
+    damaged[-1] ^= 0x01
+    storage.put_bytes(data, bytes(damaged))
+    storage.put_bytes(f"{remote_dir}/checkpoint", b'model_checkpoint_path: "model-9"\n')
+    assert cli(["verify", prefix]) == 1
+    out = capsys.readouterr().out
+    assert f"problem: {data}: tensor " in out and "checksum mismatch" in out
+    assert f"problem: {remote_dir}/checkpoint: model_checkpoint_path 'model-9' names no existing checkpoint" in out
 
 
 def test_local_paths_do_not_import_fsspec(tmp_path):

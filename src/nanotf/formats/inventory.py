@@ -7,6 +7,9 @@ Candidates:
   per file), shards ``<p>-00000-of-00002`` ... grouped as the pattern
   ``<p>-?????-of-00002`` that ``Saver.save`` returns for them.
 
+In an object store (an fsspec URL) only V2 checkpoints are candidates: V1
+files are read and written on local disks only.
+
 Temp files of unfinished writes (``atomic.TEMP_MARK``) and ``.meta`` files
 are never candidates. Complete means: the index or table parses with every
 block checksum and entry valid, and (V2) every data file exists with exactly
@@ -26,10 +29,11 @@ import re
 from typing import NamedTuple
 
 from ..errors import DataLossError, NotFoundError, OpError
+from . import storage
 from .atomic import TEMP_MARK
 from .atomic import remove_stale_temps as remove_temps_of_dead
 from .bundle import INDEX_SUFFIX
-from .bundle_reader import BundleReader
+from .remote_bundle import reader_for
 from .table import FOOTER_SIZE, TABLE_MAGIC
 from .v1 import V1Reader, v1_files
 
@@ -69,6 +73,10 @@ def _candidate(prefix: str, stat_path: str) -> Candidate | None:
         mtime = os.stat(stat_path).st_mtime
     except OSError:
         return None  # removed while we looked
+    return _named(prefix, mtime)
+
+
+def _named(prefix: str, mtime: float) -> Candidate:
     base = _V1_SHARD.sub(r"\g<base>", os.path.basename(prefix))
     step = _STEP.search(base)
     return Candidate(prefix, int(step.group(1)) if step else None, mtime)
@@ -80,6 +88,26 @@ def find_checkpoints(directory: str) -> list[Candidate]:
     Returns:
         Candidates, newest first (see the module docstring).
     """
+    found = _remote_candidates(directory) if storage.is_remote(directory) else _local_candidates(directory)
+    newest_in_family: dict[str, float] = {}
+    for c in found:
+        newest_in_family[c.family] = max(newest_in_family.get(c.family, c.mtime), c.mtime)
+    found.sort(key=lambda c: (newest_in_family[c.family], -1 if c.step is None else c.step, c.mtime), reverse=True)
+    return found
+
+
+def _remote_candidates(directory: str) -> list[Candidate]:
+    """The V2 checkpoints of a remote directory (its objects' modification times are one request each)."""
+    found = []
+    for url, _ in storage.listdir(directory):
+        if url.endswith(INDEX_SUFFIX) and TEMP_MARK not in url.rpartition("/")[2]:
+            mtime = storage.getmtime(url)
+            if mtime is not None:  # removed while we looked
+                found.append(_named(url[: -len(INDEX_SUFFIX)], mtime))
+    return found
+
+
+def _local_candidates(directory: str) -> list[Candidate]:
     try:
         names = sorted(os.listdir(directory or "."))
     except OSError:
@@ -102,12 +130,7 @@ def find_checkpoints(directory: str) -> list[Candidate]:
         files = v1_files(pattern)
         if files:
             found.append(_candidate(pattern, files[-1]))
-    found = [c for c in found if c is not None]
-    newest_in_family: dict[str, float] = {}
-    for c in found:
-        newest_in_family[c.family] = max(newest_in_family.get(c.family, c.mtime), c.mtime)
-    found.sort(key=lambda c: (newest_in_family[c.family], -1 if c.step is None else c.step, c.mtime), reverse=True)
-    return found
+    return [c for c in found if c is not None]
 
 
 def check_complete(prefix: str) -> None:
@@ -117,8 +140,8 @@ def check_complete(prefix: str) -> None:
         NotFoundError: if it or one of its files is missing.
         DataLossError: if a file is truncated, corrupted or the wrong length.
     """
-    if os.path.exists(prefix + INDEX_SUFFIX):
-        with BundleReader(prefix) as reader:
+    if storage.is_remote(prefix) or os.path.exists(prefix + INDEX_SUFFIX):
+        with reader_for(prefix) as reader:
             reader.check_data_files()
         return
     shard = _V1_SHARD.match(os.path.basename(prefix))

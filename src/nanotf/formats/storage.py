@@ -39,7 +39,7 @@ from .. import errors
 from . import journal
 from .fileerrors import typed_os_error
 
-__all__ = ["is_remote", "resolve", "local_path", "open_output", "put_bytes", "read_bytes", "read_into", "size",
+__all__ = ["is_remote", "resolve", "local_path", "open_output", "put_bytes", "read_bytes", "read_into", "download", "size",
            "exists", "isdir", "makedirs", "listdir", "glob", "getmtime", "remove", "copy", "written_here", "forget"]  # fmt: skip
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*(::[A-Za-z][A-Za-z0-9+.\-]*)*://")
@@ -225,6 +225,17 @@ def read_into(url: str, offset: int, target, on_piece=None) -> None:
             view[start:end] = piece
             if on_piece is not None:
                 on_piece(view[start:end])
+
+
+def download(url: str, local_path: str) -> None:
+    """Copy the object ``url`` to the local file ``local_path``, streamed.
+
+    Raises:
+        NotFoundError: if the object does not exist.
+    """
+    fs, path = _fs(url)
+    with remote_errors(url, "downloading"):
+        fs.get_file(path, local_path)
 
 
 def size(path: str) -> int:

@@ -7,6 +7,10 @@ tensors cover each data file. For V1: every table file and tensor. Then the
 checkpoint's ``.meta`` (it parses, and its restore op asks only for keys the
 checkpoint has) and the ``checkpoint`` state file beside it, if present.
 
+A checkpoint in an object store is downloaded to a temporary directory first
+(verifying reads every byte anyway) and checked there; the report names the
+objects.
+
 Every problem is collected with its file (and offset where known) rather than
 stopping at the first. Problems make the exit status 1; warnings (oddities TF
 never writes but readers accept, such as bytes after the last tensor) do not.
@@ -16,18 +20,19 @@ from __future__ import annotations
 
 import glob
 import os
+import tempfile
 
 from google.protobuf import text_format
 
 from ..errors import DataLossError, NotFoundError, OpError
-from ..formats import bundle, state
+from ..formats import bundle, state, storage
 from ..formats.bundle_reader import BundleReader
-from ..formats.protoparse import parse_message
+from ..formats.protoparse import parse_message, read_file
 from ..formats.slices import TensorSlice, encode_tensor_name_slice
 from ..formats.v1 import V1Reader, v1_files
 from ..framework.tensor_util import make_ndarray
 from ..protos import meta_graph_pb2
-from ..train.checkpoint_management import checkpoint_exists
+from ..train.checkpoint_management import MAX_STATE_BYTES, checkpoint_exists
 from .common import EXIT_DATA, EXIT_OK, checkpoint_prefix, print_json
 from .progress import Progress
 from .verify_table import check_table
@@ -68,6 +73,8 @@ def verify(path: str) -> dict:
     Raises:
         NotFoundError: if there is no checkpoint at ``path``.
     """
+    if storage.is_remote(path):
+        return _verify_remote(path)
     prefix = _prefix(path)
     found = Findings()
     v2 = os.path.exists(bundle.index_filename(prefix))
@@ -83,6 +90,37 @@ def verify(path: str) -> dict:
         _verify_state(state_path, found)
     return {"prefix": prefix, "format": "V2" if v2 else "V1", "checked": found.checked, "tensors": len(keys),
             "problems": found.problems, "warnings": found.warnings, "ok": not found.problems}  # fmt: skip
+
+
+def _verify_remote(url: str) -> dict:
+    prefix = checkpoint_prefix(url)
+    directory, _, base = prefix.rpartition("/")
+    objects = storage.glob(f"{prefix}.data-*-of-*") + [f"{prefix}{suffix}" for suffix in (bundle.INDEX_SUFFIX, ".meta")]
+    with tempfile.TemporaryDirectory(prefix="nanotf-verify-") as local_dir:
+        for obj in objects:
+            if storage.exists(obj):
+                storage.download(obj, os.path.join(local_dir, obj.rpartition("/")[2]))
+        report = _renamed(verify(os.path.join(local_dir, base)), local_dir, directory)
+    found = Findings()
+    state_url = f"{directory}/{state.STATE_FILENAME}"
+    if storage.exists(state_url):
+        _verify_state(state_url, found)
+    report["checked"] += found.checked
+    report["problems"] += found.problems
+    report["warnings"] += found.warnings
+    report["ok"] = not report["problems"]
+    return report
+
+
+def _renamed(value, local_dir: str, remote_dir: str):
+    """``value`` (the report or a part of it) with the temporary directory's paths turned into object URLs."""
+    if isinstance(value, str):
+        return value.replace(local_dir + os.sep, remote_dir + "/")
+    if isinstance(value, list):
+        return [_renamed(v, local_dir, remote_dir) for v in value]
+    if isinstance(value, dict):
+        return {k: _renamed(v, local_dir, remote_dir) for k, v in value.items()}
+    return value
 
 
 def _prefix(path: str) -> str:
@@ -236,14 +274,19 @@ def _restore_keys(meta) -> set[str]:
 
 def _verify_state(path: str, found: Findings) -> None:
     try:
-        with open(path, encoding="utf-8") as f:
-            proto = state.parse_state(f.read())
+        proto = state.parse_state(read_file(path, MAX_STATE_BYTES).decode("utf-8"))
+    except OpError as err:
+        found.problem(path, str(err))
+        return
     except (UnicodeDecodeError, text_format.ParseError) as err:
         found.problem(path, f"not a valid checkpoint state file ({err})")
         return
-    directory = os.path.dirname(path)
+    remote = storage.is_remote(path)
+    directory = path.rpartition("/")[0] if remote else os.path.dirname(path)
 
     def exists(p: str) -> bool:
+        if remote:
+            return checkpoint_exists(p if storage.is_remote(p) else f"{directory}/{p}")
         return checkpoint_exists(p if os.path.isabs(p) else os.path.join(directory, p))
 
     if not proto.model_checkpoint_path:
