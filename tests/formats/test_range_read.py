@@ -126,12 +126,10 @@ def test_large_tensor_at_the_real_split_size(tmp_path):
         np.testing.assert_array_equal(reader.read("small", copy=True), big[:, :5])
 
 
-def test_restore_mixes_split_and_parallel_reads(tiny_chunks, monkeypatch):
-    """RestoreV2 reads the large tensors one by one (split) and the small ones together, in the graph's order."""
+def test_restore_reads_large_tensors_split_and_small_ones_whole(tiny_chunks):
+    """Saver.restore of a TF-written checkpoint whose tensors fall on both sides of SPLIT_MIN."""
     import nanotf as tf
-    from nanotf.ops import io_ops
 
-    monkeypatch.setattr(io_ops, "PARALLEL_RESTORE_BYTES", 0)
     expected = load_expected("mlp_adam")["checkpoints"]["model-3"]["tensors"]
     sizes = [len(t["hex"]) // 2 for t in expected.values()]
     assert min(sizes) < range_read.SPLIT_MIN <= max(sizes)
@@ -141,3 +139,43 @@ def test_restore_mixes_split_and_parallel_reads(tiny_chunks, monkeypatch):
             saver.restore(sess, str(FIXTURES / "mlp_adam" / "model-3"))
             for v in tf.global_variables():
                 assert_tensor_equal(sess.run(v), expected[v.op.name])
+
+
+def test_read_ranges_of_several_files_share_the_threads(tmp_path, tiny_chunks):
+    rng = np.random.default_rng(7)
+    files = [rng.integers(0, 256, n, dtype=np.uint8).tobytes() for n in (5000, 300)]
+    fds = []
+    for i, data in enumerate(files):
+        (tmp_path / f"f{i}").write_bytes(data)
+        fds.append(os.open(tmp_path / f"f{i}", os.O_RDONLY))
+    wanted = [(0, 17, 4000), (1, 0, 300), (0, 0, 0), (0, 4999, 1), (1, 100, 50)]
+    try:
+        ranges = [range_read.Range(fds[f], offset, size, f"f{f}") for f, offset, size in wanted]
+        for (f, offset, size), (buffer, crc) in zip(wanted, range_read.read_ranges(ranges, checksum=True)):
+            assert bytes(buffer) == files[f][offset : offset + size]
+            assert crc == crc32c.crc32c(files[f][offset : offset + size])
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+@pytest.mark.parametrize("fixture,prefix", [("dtypes", "model"), ("partitioned", "bigslice"), ("sharded", "model")])
+def test_read_many_equals_reading_one_by_one(tiny_chunks, fixture, prefix):
+    """Numeric, string and partitioned tensors of TF-written checkpoints, in one data file or several."""
+    expected = load_expected(fixture)["checkpoints"][prefix]["tensors"]
+    with BundleReader(FIXTURES / fixture / prefix) as reader:
+        keys = sorted(expected)
+        for key, value in zip(keys, reader.read_many(keys)):
+            assert value.flags.writeable
+            assert_tensor_equal(value, expected[key])
+
+
+def test_read_many_reports_the_damaged_tensor(tmp_path, tiny_chunks):
+    a, b = np.arange(5000, dtype=np.float32), np.arange(3000, dtype=np.int64)
+    write_bundle(str(tmp_path / "m"), ["a", "b"], ["", ""], [a, b])
+    data = bundle.data_filename(str(tmp_path / "m"), 0, 1)
+    raw = bytearray(open(data, "rb").read())
+    raw[a.nbytes + 1000] ^= 0x04  # inside b
+    open(data, "wb").write(bytes(raw))
+    with BundleReader(tmp_path / "m") as reader, pytest.raises(DataLossError, match="tensor 'b': checksum mismatch"):
+        reader.read_many(["a", "b"])

@@ -9,15 +9,16 @@ reads while the piece is still in the CPU cache, and the chunk checksums are
 joined in order (``crc32c.combine``): verifying costs no second pass over
 memory.
 
-Ranges below ``SPLIT_MIN`` are read on the calling thread; callers that
-already read many tensors on several threads (RestoreV2) get their
-parallelism from that.
+Reads of less than ``SPLIT_MIN`` bytes in all stay on the calling thread.
+``read_ranges`` reads many tensors at once (a restore): the chunks of all of
+them share the threads, with no wait between one tensor and the next.
 """
 
 from __future__ import annotations
 
 import mmap
 import os
+from typing import NamedTuple
 
 from ..errors import DataLossError
 from . import crc32c, parallel
@@ -79,35 +80,63 @@ def _read_chunk(fd: int, buffer, start: int, length: int, offset: int, path: str
     return crc
 
 
+class Range(NamedTuple):
+    """``size`` bytes at ``offset`` of the open file ``fd`` (named ``path`` in errors)."""
+
+    fd: int
+    offset: int
+    size: int
+    path: str
+
+
 def read_range(fd: int, offset: int, size: int, path: str, checksum: bool) -> tuple[object, int]:
-    """Read ``size`` bytes at ``offset`` of the open file ``fd`` into fresh memory.
+    """Read ``size`` bytes at ``offset`` of the open file ``fd`` into fresh memory (``read_ranges`` of one)."""
+    return read_ranges([Range(fd, offset, size, path)], checksum)[0]
+
+
+def read_ranges(ranges: list[Range], checksum: bool) -> list[tuple[object, int]]:
+    """Read byte ranges of open files, each into fresh memory of its own.
+
+    From ``SPLIT_MIN`` bytes in all, every range is cut into page-aligned
+    chunks and all the chunks of all the ranges go to the I/O threads at
+    once, so no thread waits at the end of one range for the other to finish.
 
     Args:
-        fd: an open file descriptor (read with ``pread``, so it may be shared by threads).
-        offset, size: the byte range.
-        path: names the file in errors.
-        checksum: compute the CRC-32C of the bytes.
+        ranges: what to read (file descriptors are read with ``pread``, so
+            several ranges may share one).
+        checksum: compute the CRC-32C of each range.
 
     Returns:
-        ``(buffer, crc)``: a writable buffer that owns the bytes, and their
-        unmasked CRC-32C (0 when ``checksum`` is False).
+        ``(buffer, crc)`` per range: a writable buffer that owns the bytes,
+        and their unmasked CRC-32C (0 when ``checksum`` is False).
 
     Raises:
-        DataLossError: if the file ends before the range does.
+        DataLossError: if a file ends before its range does.
     """
     threads = parallel.io_threads(remote=False)
-    if size < SPLIT_MIN or threads < 2:
-        buffer = fresh_buffer(size)
-        return buffer, _read_chunk(fd, buffer, 0, size, offset, path, checksum)
-    buffer = fresh_buffer(size, populate=False)
-    # Equal page-aligned chunks, as many as a multiple of the threads: no thread idles at the end.
-    count = threads * -(-size // (threads * CHUNK))
-    chunk = -(-size // count // PAGE) * PAGE
-    starts = range(0, size, chunk)
-    crcs = parallel.map_shared(
-        lambda start: _read_chunk(fd, buffer, start, min(chunk, size - start), offset, path, checksum), starts
-    )
-    crc = 0
-    for start, chunk_crc in zip(starts, crcs):
-        crc = crc32c.combine(crc, chunk_crc, min(chunk, size - start))
-    return buffer, crc
+    if sum(r.size for r in ranges) < SPLIT_MIN or threads < 2:
+        out = []
+        for r in ranges:
+            buffer = fresh_buffer(r.size)
+            out.append((buffer, _read_chunk(r.fd, buffer, 0, r.size, r.offset, r.path, checksum)))
+        return out
+    buffers = [fresh_buffer(r.size, populate=False) for r in ranges]
+    jobs = [(i, start, length) for i, r in enumerate(ranges) for start, length in _chunks(r.size, threads)]
+
+    def read(job: tuple[int, int, int]) -> int:
+        i, start, length = job
+        r = ranges[i]
+        return _read_chunk(r.fd, buffers[i], start, length, r.offset, r.path, checksum)
+
+    crcs = [0] * len(ranges)
+    for (i, _, length), chunk_crc in zip(jobs, parallel.map_shared(read, jobs)):
+        crcs[i] = crc32c.combine(crcs[i], chunk_crc, length)
+    return list(zip(buffers, crcs))
+
+
+def _chunks(size: int, threads: int) -> list[tuple[int, int]]:
+    """``(start, length)`` of equal page-aligned chunks of about ``CHUNK`` bytes, as many as a multiple of
+    ``threads`` (a range read alone then keeps every thread busy to its end)."""
+    count = threads * -(-size // (threads * CHUNK)) if size else 1
+    chunk = max(PAGE, -(-size // count // PAGE) * PAGE)
+    return [(start, min(chunk, size - start)) for start in range(0, size, chunk)] or [(0, 0)]

@@ -24,7 +24,6 @@ from nanotf.formats import bundle
 from nanotf.formats import v1 as v1_format
 from nanotf.formats.bundle_merge import merge_bundles
 from nanotf.formats import parallel
-from nanotf.formats import range_read
 from nanotf.formats import storage
 from nanotf.formats.bundle_reader import BundleReader
 from nanotf.formats.bundle_writer import write_bundle
@@ -39,12 +38,10 @@ from nanotf.framework.tensor_shape import TensorShape
 
 __all__ = ["open_checkpoint", "sharded_filename", "sharded_filespec"]
 
-# A restore of at least this many bytes reads its tensors on several threads
-# (preads and ranged GETs release the GIL; so do the checksum and the copies).
+# A restore from an object store of at least this many bytes fetches several tensors at once: each
+# request mostly waits on the network. A local one reads its whole tensors in one pass of chunks on
+# every core (BundleReader.read_many, formats/range_read.py).
 PARALLEL_RESTORE_BYTES = 32 << 20
-# ...except that local tensors this large are read one at a time, each in chunks on all the I/O threads
-# (range_read.py). Reading two such tensors at once as well was slower: 4 GiB in 41 MiB tensors took
-# 1.4-1.6 s one at a time, 1.3-4.0 s two at a time (4 fresh processes each).
 
 
 def _text(value) -> str:
@@ -110,7 +107,8 @@ def open_checkpoint(prefix: str):
     )
 
 
-def _restore_tensor(reader, name: str, spec: str, dtype: dtypes.DType) -> np.ndarray:
+def _check_stored(reader, name: str, dtype: dtypes.DType) -> None:
+    """Raise TensorFlow's errors for a key the checkpoint lacks or stores as another dtype."""
     try:
         stored = reader.dtype(name)
     except errors.NotFoundError:
@@ -119,10 +117,17 @@ def _restore_tensor(reader, name: str, spec: str, dtype: dtypes.DType) -> np.nda
         raise errors.InvalidArgumentError(
             f"tensor_name = {name}; expected dtype {dtype.name} does not equal original dtype {stored.name}"
         )
-    value = reader.read(name, spec or None, copy=True)
+
+
+def _restored(value: np.ndarray, dtype: dtypes.DType) -> np.ndarray:
     value = np.array(value, dtype=object) if dtype == dtypes.string else value
     # Fresh memory no one else holds: the variable store keeps it without copying it again.
     return handover.hand_over(value)
+
+
+def _restore_tensor(reader, name: str, spec: str, dtype: dtypes.DType) -> np.ndarray:
+    _check_stored(reader, name, dtype)
+    return _restored(reader.read(name, spec or None, copy=True), dtype)
 
 
 def _restore_v2(attrs, prefix, tensor_names, shape_and_slices):
@@ -137,24 +142,28 @@ def _restore_v2(attrs, prefix, tensor_names, shape_and_slices):
     threads = parallel.io_threads(remote)
     with open_checkpoint(prefix) as reader:
         jobs = list(zip(names, specs, types))
-        sizes = _stored_sizes(reader, names)
-        split = [size >= range_read.SPLIT_MIN and not remote for size in sizes]
-        together = [i for i, job in enumerate(jobs) if not split[i]]
-        values = {}
-        if len(together) > 1 and sum(sizes[i] for i in together) >= PARALLEL_RESTORE_BYTES:
-            read = parallel.map_ordered(lambda i: _restore_tensor(reader, *jobs[i]), together, threads)
-            values = dict(zip(together, read))
-        return _outputs([values[i] if i in values else _restore_tensor(reader, *job) for i, job in enumerate(jobs)])
+        if remote and len(jobs) > 1 and _stored_bytes(reader, names) >= PARALLEL_RESTORE_BYTES:
+            return _outputs(parallel.map_ordered(lambda job: _restore_tensor(reader, *job), jobs, threads))
+        if remote or not isinstance(reader, BundleReader):
+            return _outputs([_restore_tensor(reader, *job) for job in jobs])
+        # A local V2 checkpoint: the whole tensors are read together (BundleReader.read_many), slices one by one.
+        for name, _, dtype in jobs:
+            _check_stored(reader, name, dtype)
+        whole = [i for i, (_, spec, _) in enumerate(jobs) if not spec]
+        values = dict(zip(whole, reader.read_many([names[i] for i in whole])))
+        return _outputs([_restored(values[i] if i in values else reader.read(name, spec, copy=True), dtype)
+                         for i, (name, spec, dtype) in enumerate(jobs)])  # fmt: skip
 
 
-def _stored_sizes(reader, names: list[str]) -> list[int]:
-    """The data bytes of each of ``names`` as a V2 index records them (all 0 for V1 or an unknown key)."""
-    if not isinstance(reader, BundleReader):
-        return [0] * len(names)
-    try:
-        return [reader.entry(name).size for name in names]
-    except errors.NotFoundError:
-        return [0] * len(names)  # restored one by one: _restore_tensor raises TensorFlow's error for it
+def _stored_bytes(reader, names: list[str]) -> int:
+    """The data bytes of ``names`` as a V2 index records them (0 for V1 or unknown keys: restore serially)."""
+    total = 0
+    for name in names:
+        try:
+            total += reader.entry(name).size if isinstance(reader, BundleReader) else 0
+        except errors.NotFoundError:
+            return 0  # _restore_tensor raises TensorFlow's error for it
+    return total
 
 
 def _restore_v2_shapes(op):
