@@ -270,6 +270,21 @@ def _ratio(results, a: str, b: str) -> float | None:
     return statistics.median(x["seconds"] / y["seconds"] for x, y in zip(firsts, results[b]))
 
 
+def _best_ratio(results, a: str, b: str) -> float | None:
+    """The best time of ``a`` (or of either raw read, for ``RAW_READ``) over the best time of ``b``."""
+    firsts = results.get("raw read", []) + results.get("raw read, 2 threads", []) if a == RAW_READ else results.get(a)
+    if not firsts or b not in results:
+        return None
+    return min(x["seconds"] for x in firsts) / min(x["seconds"] for x in results[b])
+
+
+def _raw_read_spread(results) -> float:
+    """Slowest over fastest round of the read limit (the faster raw read of each round)."""
+    rounds = [min(x["seconds"], y["seconds"])
+              for x, y in zip(results.get("raw read", []), results.get("raw read, 2 threads", []))]
+    return max(rounds) / min(rounds) if rounds else 1.0
+
+
 def render(all_results: dict[int, dict], rounds: dict[int, int], args) -> str:
     fmt = lambda r: "" if r is None else f"{r:.2f}x"  # noqa: E731
     lines = [
@@ -279,8 +294,8 @@ def render(all_results: dict[int, dict], rounds: dict[int, int], args) -> str:
         + f" --rounds {args.rounds} --write-md`",
         "",
         "| data | rounds | operation | median s | GB/s | peak extra memory / data | throughput / raw limit | "
-        "time vs TF |",
-        "|---|---|---|---|---|---|---|---|",
+        "best / best raw | time vs TF |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     verdicts = []
     for mb, results in all_results.items():
@@ -293,22 +308,29 @@ def render(all_results: dict[int, dict], rounds: dict[int, int], args) -> str:
             save = "save" in name or "write" in name
             raw = "raw write + fsync" if save else RAW_READ
             vs_raw = _ratio(results, raw, name) if not name.startswith("raw") else None
+            best = _best_ratio(results, raw, name) if name.startswith("nanotf") else None
             tf_name = "TF Saver.save" if save else "TF Saver.restore"
             vs_tf = _ratio(results, name, tf_name) if name.startswith("nanotf") else None
             if name.startswith("nanotf") and vs_raw is not None:
-                verdicts.append((mb, name, vs_raw))
+                verdicts.append((mb, name, vs_raw, best))
             if name == "TF Saver.save":
                 vs_raw = _ratio(results, "raw write", name)
             lines.append(f"| {mb} MiB | {len(runs)} | {name} | {sec:.3f} | {gb / sec:.2f} | {mem:.2f} | "
-                         f"{fmt(vs_raw)} | {fmt(vs_tf)} |")
+                         f"{fmt(vs_raw)} | {fmt(best)} | {fmt(vs_tf)} |")
     lines += ["", "Throughput / raw limit: the median per-round ratio of the raw operation's time to this one's "
               "(1.00x = as fast as the raw disk). Reads are compared with the faster of the two raw reads in the same round (both "
               "into fresh page-aligned memory, as the loaders read). nanotf's save is compared with a raw write + fsync, as it fsyncs "
               "before renaming its files into place; TF's Saver does not fsync and is compared with a plain raw "
               "write. Time vs TF below 1.00x: nanotf is faster."]
-    met = [f"{mb} MiB {name}: {r:.2f}" for mb, name, r in verdicts]
-    lines += ["", "Target save and load >= 0.80 of the raw limit: "
-              + ("met" if all(r >= 0.8 for _, _, r in verdicts) else "not met everywhere") + " (" + "; ".join(met) + ")."]
+    spread = max(_raw_read_spread(results) for results in all_results.values())
+    lines += ["", "Best / best raw: the operation's fastest round against the fastest raw operation of the run. "
+              "Fresh memory on this machine comes from its host, which provides it at times several times slower: "
+              f"in this run the raw read limit of one size varied by up to {spread:.1f}x between rounds. Best times "
+              "show what each side does when the host is quick, the medians what a user typically sees."]
+    for label, index in (("median of rounds", 2), ("best of rounds", 3)):
+        short = [f"{mb} MiB {name}: {ratios[index - 2]:.2f}" for mb, name, *ratios in verdicts if ratios[index - 2] < 0.8]
+        lines += ["", f"Target save and load >= 0.80 of the raw limit, {label}: "
+                  + ("met everywhere." if not short else "not met for " + "; ".join(short) + ".")]
     if ASYNC_MB in all_results and "async" in all_results[ASYNC_MB]:
         runs = all_results[ASYNC_MB]["async"]
         ratio = statistics.median(r["blocked"] / r["blocking"] for r in runs)
