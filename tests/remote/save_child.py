@@ -40,7 +40,7 @@ def _stop_after_first_tensor() -> None:
 
 
 def main(directory: str, mode: str) -> None:
-    storage.UPLOAD_PART = 5 << 20  # S3's smallest part, so that parts are uploaded before the kill
+    storage.UPLOAD_PART = 5 << 20  # S3's smallest part, a multiple of GCS's 256 KiB: parts go up before the kill
     a = tf.Variable(values(0)["a"], name="a")
     b = tf.Variable(values(0)["b"], name="b")
     train = tf.group(a.assign_add(tf.ones(BIG)), b.assign_add(tf.ones(4, tf.int64)))

@@ -1,4 +1,4 @@
-"""SIGKILL in the middle of a save, blocking or asynchronous, to S3 or to a local directory.
+"""SIGKILL in the middle of a save, blocking or asynchronous, to S3, to GCS or to a local directory.
 
 The child (save_child.py) saves model-1, then dies while model-2's bundle is
 being written (parts of its data file already uploaded). Afterwards the
@@ -59,9 +59,9 @@ def _listing(directory: str) -> list[str]:
     return sorted(p.rsplit("/", 1)[-1] for p in fs.find(path))
 
 
-@pytest.mark.parametrize("store,mode", [("s3", "blocking"), ("s3", "async"), ("local", "async")])
+@pytest.mark.parametrize("store,mode", [("s3", "blocking"), ("s3", "async"), ("gcs", "blocking"), ("local", "async")])
 def test_killed_save_leaves_the_previous_checkpoint_latest_and_whole(store, mode, request, tmp_path):
-    directory = request.getfixturevalue("s3_dir") if store == "s3" else str(tmp_path)
+    directory = request.getfixturevalue(f"{store}_dir") if store != "local" else str(tmp_path)
     seen = _run_until(directory, mode, {"MID", "TRAINED"} if mode == "async" else {"MID"})
     if mode == "async":
         # The training loop ran on while the save was stuck in the middle of the bundle.
@@ -82,6 +82,10 @@ def test_killed_save_leaves_the_previous_checkpoint_latest_and_whole(store, mode
         uploads = s3fs.S3FileSystem().list_multipart_uploads(bucket)
         # The data file was being uploaded in parts: the kill left an incomplete, invisible upload.
         assert any(u["Key"].endswith("model-2.data-00000-of-00001") for u in uploads)
+    elif store == "gcs":
+        # Likewise a resumable upload that was never finalized.
+        unfinished = request.getfixturevalue("gcs_unfinished_uploads")()
+        assert any(n.endswith("model-2.data-00000-of-00001") for n in unfinished), unfinished
     else:
         with tf.Graph().as_default():
             tf.Variable(1.0, name="v")

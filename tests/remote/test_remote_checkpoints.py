@@ -1,4 +1,4 @@
-"""Checkpoints in object stores: every path-taking API on ``memory://`` and on S3 (moto on loopback)."""
+"""Checkpoints in object stores: every path-taking API on ``memory://``, S3 (moto) and GCS (an emulator) on loopback."""
 
 from __future__ import annotations
 
@@ -184,18 +184,20 @@ def test_meta_graph_export_import_and_write_graph(remote_dir):
         assert graph.get_operation_by_name("step").type == "VariableV2"
 
 
-def test_save_into_a_missing_bucket_is_a_typed_error_and_keeps_the_previous_checkpoint(s3_dir):
+@pytest.mark.parametrize("store", ["s3", "gcs"])
+def test_save_into_a_missing_bucket_is_a_typed_error_and_keeps_the_previous_checkpoint(store, request):
+    directory = request.getfixturevalue(f"{store}_dir")
     w, b, step, train = _model()
     saver = tf.train.Saver()
     with tf.Session() as sess:
         sess.run(tf.global_variables_initializer())
-        saver.save(sess, f"{s3_dir}/model", global_step=1)
+        saver.save(sess, f"{directory}/model", global_step=1)
         with pytest.raises((errors.NotFoundError, ValueError), match="no-such-bucket"):
-            saver.save(sess, "s3://no-such-bucket-nanotf/model", global_step=2)
-    assert tf.train.latest_checkpoint(s3_dir) == f"{s3_dir}/model-1"
+            saver.save(sess, f"{directory.split(':')[0]}://no-such-bucket-nanotf/model", global_step=2)
+    assert tf.train.latest_checkpoint(directory) == f"{directory}/model-1"
 
 
-def test_a_failed_write_leaves_no_object_and_no_upload(remote_dir, monkeypatch):
+def test_a_failed_write_leaves_no_object_and_no_upload(remote_dir, monkeypatch, request):
     monkeypatch.setattr(storage, "UPLOAD_PART", 5 << 20)  # S3's smallest part: "a" is uploaded in parts
     tensors = {"a": np.ones(3 << 20, np.float32), "b": np.array([object()], dtype=object)}
     with pytest.raises(errors.InvalidArgumentError, match="not bytes or str"):
@@ -206,6 +208,9 @@ def test_a_failed_write_leaves_no_object_and_no_upload(remote_dir, monkeypatch):
 
         uploads = s3fs.S3FileSystem().list_multipart_uploads(remote_dir.split("/")[2])
         assert not [u for u in uploads if "/bad." in u["Key"]]  # aborted, its parts deleted
+    if remote_dir.startswith("gs://"):
+        # The resumable upload (parts already sent) was cancelled, not left open.
+        assert not [n for n in request.getfixturevalue("gcs_unfinished_uploads")() if "/bad." in n]
 
 
 def test_file_urls_are_local_paths(tmp_path):
