@@ -55,25 +55,9 @@ def merge_bundles(shard_prefixes: Sequence[str], prefix: str, delete_old_dirs: b
         if allow_missing_files and not os.path.exists(bundle.index_filename(shard_prefix)):
             continue
         readers.append(BundleReader(shard_prefix))
-    if not readers:
-        raise NotFoundError(f"MergeV2Checkpoints for {prefix}: none of the {len(shard_prefixes)} input bundles exists")
-    total = sum(r.header.num_shards for r in readers)
-    header = checkpoint_pb2.BundleHeaderProto()
-    header.CopyFrom(readers[0].header)
-    header.num_shards = total
-    merged: dict[bytes, checkpoint_pb2.BundleEntryProto] = {}
-    renames = []
+    header, merged, renames = plan_merge(readers, prefix, len(shard_prefixes))
     for reader in readers:
-        first_id = len(renames)
-        for key in reader.keys():
-            entry = checkpoint_pb2.BundleEntryProto()
-            entry.CopyFrom(reader.entry(key))
-            entry.shard_id += first_id
-            _combine(merged, key, entry, reader.prefix)
         reader.close()
-        renames += [(bundle.data_filename(reader.prefix, shard, reader.header.num_shards),
-                     bundle.data_filename(prefix, first_id + shard, total))
-                    for shard in range(reader.header.num_shards)]  # fmt: skip
     directory = os.path.dirname(prefix)
     if directory:
         with os_errors(directory, "creating the checkpoint directory"):
@@ -92,6 +76,42 @@ def merge_bundles(shard_prefixes: Sequence[str], prefix: str, delete_old_dirs: b
                 os.rmdir(os.path.dirname(reader.prefix) or ".")
             except OSError:
                 pass  # not empty (or the current directory): TensorFlow leaves it too
+
+
+def plan_merge(readers: list[BundleReader], prefix: str, inputs: int) -> tuple[
+        checkpoint_pb2.BundleHeaderProto, dict[bytes, checkpoint_pb2.BundleEntryProto], list[tuple[str, str]]]:
+    """What merging the open input bundles ``readers`` (in order) into ``prefix`` writes.
+
+    Shared by the local merge and the object-store one (``remote_bundle``),
+    which differ only in how the data files move.
+
+    Returns:
+        The merged header, the merged entries by key, and ``(input data
+        file, output data file)`` pairs (steps 1-3 of the module docstring).
+
+    Raises:
+        NotFoundError: if ``readers`` is empty (none of the ``inputs`` exists).
+        InvalidArgumentError: for a key present in two inputs.
+    """
+    if not readers:
+        raise NotFoundError(f"MergeV2Checkpoints for {prefix}: none of the {inputs} input bundles exists")
+    total = sum(r.header.num_shards for r in readers)
+    header = checkpoint_pb2.BundleHeaderProto()
+    header.CopyFrom(readers[0].header)
+    header.num_shards = total
+    merged: dict[bytes, checkpoint_pb2.BundleEntryProto] = {}
+    moves: list[tuple[str, str]] = []
+    for reader in readers:
+        first_id = len(moves)
+        for key in reader.keys():  # noqa: SIM118 - a BundleReader, not a dict
+            entry = checkpoint_pb2.BundleEntryProto()
+            entry.CopyFrom(reader.entry(key))
+            entry.shard_id += first_id
+            _combine(merged, key, entry, reader.prefix)
+        moves += [(bundle.data_filename(reader.prefix, shard, reader.header.num_shards),
+                   bundle.data_filename(prefix, first_id + shard, total))
+                  for shard in range(reader.header.num_shards)]  # fmt: skip
+    return header, merged, moves
 
 
 def _combine(merged: dict, key: bytes, entry: checkpoint_pb2.BundleEntryProto, source: str) -> None:

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import DataLossError, NotFoundError
 from ..protos import checkpoint_pb2
 from . import bundle, crc32c, dtypes, storage
-from .bundle_merge import _combine as combine_entries
+from .bundle_merge import plan_merge
 from .bundle_reader import BundleReader
 from .range_read import fresh_buffer
 from .bundle_writer import BundleWriter
@@ -147,24 +147,7 @@ def merge_remote(shard_prefixes, prefix: str, allow_missing_files: bool = False)
     """
     readers = [RemoteBundleReader(p) for p in map(os.fspath, shard_prefixes)
                if not allow_missing_files or storage.exists(bundle.index_filename(p))]  # fmt: skip
-    if not readers:
-        raise NotFoundError(f"MergeV2Checkpoints for {prefix}: none of the {len(shard_prefixes)} input bundles exists")
-    total = sum(r.header.num_shards for r in readers)
-    header = checkpoint_pb2.BundleHeaderProto()
-    header.CopyFrom(readers[0].header)
-    header.num_shards = total
-    merged: dict[bytes, checkpoint_pb2.BundleEntryProto] = {}
-    copies = []
-    for reader in readers:
-        first_id = len(copies)
-        for key in reader.keys():  # noqa: SIM118 - a BundleReader, not a dict
-            entry = checkpoint_pb2.BundleEntryProto()
-            entry.CopyFrom(reader.entry(key))
-            entry.shard_id += first_id
-            combine_entries(merged, key, entry, reader.prefix)
-        copies += [(bundle.data_filename(reader.prefix, shard, reader.header.num_shards),
-                    bundle.data_filename(prefix, first_id + shard, total))
-                   for shard in range(reader.header.num_shards)]  # fmt: skip
+    header, merged, copies = plan_merge(readers, prefix, len(shard_prefixes))
     for source, target in copies:
         storage.copy(source, target)
     index = bundle.index_filename(prefix)
