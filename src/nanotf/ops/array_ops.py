@@ -4,8 +4,8 @@ Each op is one ``register_op`` block (TensorFlow's signature, shape function,
 NumPy kernel, gradient); the Python API functions compose them with
 TensorFlow's default op names. The rest of the family lives in
 ``manip_ops`` (reshape, transpose, concat, split, reverse), ``slice_ops``
-(slice, strided slice, pad, tile, broadcast) and ``gather_ops`` (gather,
-scatter, segments, one-hot, where, select); their API functions are
+(slice, strided slice, pad, tile, broadcast), ``gather_ops`` (gather,
+scatter, segments) and ``select_ops`` (one-hot, where, select, masks); their API functions are
 re-exported here, so ``from nanotf.ops.array_ops import *`` gives them all.
 """
 
@@ -27,16 +27,18 @@ from nanotf.framework.tensor_shape import TensorShape
 from nanotf.framework.tensor_shape import as_shape
 from nanotf.ops import gather_ops
 from nanotf.ops import manip_ops
+from nanotf.ops import select_ops
 from nanotf.ops import slice_ops
 from nanotf.ops._array_util import as_outputs
 from nanotf.ops.gather_ops import *  # noqa: F403
 from nanotf.ops.manip_ops import *  # noqa: F403
+from nanotf.ops.select_ops import *  # noqa: F403
 from nanotf.ops.slice_ops import *  # noqa: F403
 
 __all__ = [
     "constant", "placeholder", "placeholder_with_default", "identity", "stop_gradient", "zeros", "ones",
     "zeros_like", "ones_like", "fill", "shape", "shape_n", "size", "rank",
-] + manip_ops.__all__ + slice_ops.__all__ + gather_ops.__all__  # fmt: skip
+] + manip_ops.__all__ + slice_ops.__all__ + gather_ops.__all__ + select_ops.__all__  # fmt: skip
 
 _UNKNOWN_SHAPE_DEFAULT = "{ unknown_rank: true }"
 
