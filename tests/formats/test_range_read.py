@@ -55,11 +55,11 @@ def test_read_range_bytes_and_crc(tmp_path, tiny_chunks, offset, size):
     path.write_bytes(data)
     fd = os.open(path, os.O_RDONLY)
     try:
-        buffer, crc = range_read.read_range(fd, offset, size, str(path), checksum=True)
+        (buffer, crc), = range_read.read_ranges([range_read.Range(fd, offset, size, str(path))], checksum=True)
         assert bytes(buffer) == data[offset : offset + size]
         assert crc == crc32c.crc32c(data[offset : offset + size])
         buffer[0:1] = b"x"  # fresh memory the caller owns
-        assert range_read.read_range(fd, offset, size, str(path), checksum=False)[1] == 0
+        assert range_read.read_ranges([range_read.Range(fd, offset, size, str(path))], checksum=False)[0][1] == 0
     finally:
         os.close(fd)
 
@@ -70,7 +70,7 @@ def test_read_range_past_the_end_names_the_file(tmp_path, tiny_chunks):
     fd = os.open(path, os.O_RDONLY)
     try:
         with pytest.raises(DataLossError, match="short: file ended at offset 10000"):
-            range_read.read_range(fd, 2000, 9000, str(path), checksum=True)
+            range_read.read_ranges([range_read.Range(fd, 2000, 9000, str(path))], checksum=True)
     finally:
         os.close(fd)
 

@@ -53,7 +53,7 @@ def fresh_buffer(size: int, populate: bool = True):
     return mmap.mmap(-1, size, flags=flags)
 
 
-def pread_into(fd: int, target, offset: int, path: str) -> None:
+def _pread_into(fd: int, target, offset: int, path: str) -> None:
     """Fill ``target`` from ``fd`` at ``offset``.
 
     Raises:
@@ -74,7 +74,7 @@ def _read_chunk(fd: int, buffer, start: int, length: int, offset: int, path: str
     crc = 0
     for piece_start in range(start, start + length, PIECE):
         piece = view[piece_start : min(piece_start + PIECE, start + length)]
-        pread_into(fd, piece, offset + piece_start, path)
+        _pread_into(fd, piece, offset + piece_start, path)
         if checksum:
             crc = crc32c.extend(crc, piece)
     return crc
@@ -87,11 +87,6 @@ class Range(NamedTuple):
     offset: int
     size: int
     path: str
-
-
-def read_range(fd: int, offset: int, size: int, path: str, checksum: bool) -> tuple[object, int]:
-    """Read ``size`` bytes at ``offset`` of the open file ``fd`` into fresh memory (``read_ranges`` of one)."""
-    return read_ranges([Range(fd, offset, size, path)], checksum)[0]
 
 
 def read_ranges(ranges: list[Range], checksum: bool) -> list[tuple[object, int]]:
