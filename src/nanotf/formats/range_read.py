@@ -9,9 +9,10 @@ reads while the piece is still in the CPU cache, and the chunk checksums are
 joined in order (``crc32c.combine``): verifying costs no second pass over
 memory.
 
-Reads of less than ``SPLIT_MIN`` bytes in all stay on the calling thread.
 ``read_ranges`` reads many tensors at once (a restore): the chunks of all of
-them share the threads, with no wait between one tensor and the next.
+them share the threads, with no wait between one tensor and the next. Ranges
+under ``ALIGNED_MIN``, and reads of less than ``SPLIT_MIN`` bytes in all,
+stay on the calling thread.
 """
 
 from __future__ import annotations
