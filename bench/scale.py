@@ -258,30 +258,33 @@ def _median(runs: list[dict], key: str = "seconds") -> float:
     return statistics.median(r[key] for r in runs)
 
 
+def _rounds(results, name: str) -> list[dict]:
+    """The runs of ``name``; for ``RAW_READ``, the faster of the two raw reads of each round."""
+    if name != RAW_READ:
+        return results.get(name, [])
+    return [min(x, y, key=lambda run: run["seconds"])
+            for x, y in zip(results.get("raw read", []), results.get("raw read, 2 threads", []))]
+
+
 def _ratio(results, a: str, b: str) -> float | None:
-    """Median over rounds of time(a) / time(b); ``a`` may be ``RAW_READ``, the faster raw read of each round."""
-    if a == RAW_READ:
-        rounds = zip(results.get("raw read", []), results.get("raw read, 2 threads", []))
-        firsts = [{"seconds": min(x["seconds"], y["seconds"])} for x, y in rounds]
-    else:
-        firsts = results.get(a)
-    if not firsts or b not in results:
+    """Median over rounds of time(a) / time(b)."""
+    firsts, seconds = _rounds(results, a), _rounds(results, b)
+    if not firsts or not seconds:
         return None
-    return statistics.median(x["seconds"] / y["seconds"] for x, y in zip(firsts, results[b]))
+    return statistics.median(x["seconds"] / y["seconds"] for x, y in zip(firsts, seconds))
 
 
 def _best_ratio(results, a: str, b: str) -> float | None:
-    """The best time of ``a`` (or of either raw read, for ``RAW_READ``) over the best time of ``b``."""
-    firsts = results.get("raw read", []) + results.get("raw read, 2 threads", []) if a == RAW_READ else results.get(a)
-    if not firsts or b not in results:
+    """The best time of ``a`` over the best time of ``b``."""
+    firsts, seconds = _rounds(results, a), _rounds(results, b)
+    if not firsts or not seconds:
         return None
-    return min(x["seconds"] for x in firsts) / min(x["seconds"] for x in results[b])
+    return min(x["seconds"] for x in firsts) / min(x["seconds"] for x in seconds)
 
 
 def _raw_read_spread(results) -> float:
-    """Slowest over fastest round of the read limit (the faster raw read of each round)."""
-    rounds = [min(x["seconds"], y["seconds"])
-              for x, y in zip(results.get("raw read", []), results.get("raw read, 2 threads", []))]
+    """Slowest over fastest round of the read limit."""
+    rounds = [run["seconds"] for run in _rounds(results, RAW_READ)]
     return max(rounds) / min(rounds) if rounds else 1.0
 
 
