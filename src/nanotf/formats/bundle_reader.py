@@ -188,7 +188,8 @@ class BundleReader:
         for key, entry in items:
             names.append(self._checked_range(key, entry)[1])
             path = bundle.data_filename(self.prefix, entry.shard_id, self.header.num_shards)
-            ranges.append(Range(self._files[entry.shard_id].fileno(), entry.offset, entry.size, path))
+            itemsize = dtypes.wire_dtype(entry.dtype).numpy.itemsize
+            ranges.append(Range(self._files[entry.shard_id].fileno(), entry.offset, entry.size, path, itemsize))
         out = []
         for (key, entry), where, (owned, crc) in zip(items, names, read_ranges(ranges, self.verify)):
             if self.verify and crc != crc32c.unmask(entry.crc32c):
