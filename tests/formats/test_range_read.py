@@ -76,7 +76,7 @@ def test_read_range_past_the_end_names_the_file(tmp_path, tiny_chunks):
         os.close(fd)
 
 
-def test_map_shared_waits_for_running_jobs_before_raising():
+def test_shared_jobs_wait_for_running_ones_before_raising():
     finished = threading.Event()
 
     def job(i):
@@ -87,9 +87,10 @@ def test_map_shared_waits_for_running_jobs_before_raising():
         raise ValueError(f"job {i}")
 
     with pytest.raises(ValueError, match="job 1"):
-        parallel.map_shared(job, [0, 1, 2])
+        list(parallel.results_in_order(parallel.submit_shared(job, [0, 1, 2])))
     assert finished.is_set()
-    assert parallel.map_shared(lambda i: i * i, range(7)) == [0, 1, 4, 9, 16, 25, 36]
+    squares = parallel.results_in_order(parallel.submit_shared(lambda i: i * i, range(7)))
+    assert list(squares) == [0, 1, 4, 9, 16, 25, 36]
 
 
 @pytest.mark.parametrize("fixture,prefix", [("dtypes", "model"), ("partitioned", "bigslice"), ("mlp_adam", "model-3")])
@@ -236,3 +237,21 @@ def test_a_dropped_buffer_gives_its_pages_back_and_no_other(tmp_path, monkeypatc
     gc.collect()
     assert released == [0, 3 * page]
     assert third.tobytes() == data[6 * page + 7 :][:size]
+
+
+@pytest.mark.parametrize("sizes", [[10_000], [3000, 1, 4097, 8192, 50_000, 77], [6000] * 9])
+def test_jobs_cover_every_range_once_in_equal_parts_cut_at_file_pages(monkeypatch, sizes):
+    monkeypatch.setattr(range_read, "CHUNK", 5000)  # several jobs, each crossing page boundaries
+    offsets = np.cumsum([13, *sizes[:-1]]).tolist()  # back to back from byte 13, as in a data file
+    ranges = [range_read.Range(0, offset, size, "f") for offset, size in zip(offsets, sizes)]
+    jobs = range_read._jobs(ranges, 2)
+    assert len(jobs) == 2 * -(-sum(sizes) // 10_000)  # a multiple of the threads, of about CHUNK bytes
+    pieces = [piece for job in jobs for piece in job]
+    for k, r in enumerate(ranges):
+        mine = [(start, length) for i, start, length in pieces if i == k]
+        assert [start for start, _ in mine] == list(np.cumsum([0] + [n for _, n in mine[:-1]]))
+        assert sum(n for _, n in mine) == r.size
+        assert all((r.offset + start) % range_read.PAGE == 0 for start, _ in mine[1:])
+    job_bytes = [sum(n for _, _, n in job) for job in jobs]
+    assert max(job_bytes) - min(job_bytes) < 2 * range_read.PAGE
+

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
-__all__ = ["io_threads", "map_ordered", "map_shared"]
+__all__ = ["io_threads", "map_ordered", "results_in_order", "submit_shared"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -45,36 +45,38 @@ def map_ordered(fn: Callable[[T], R], items: Sequence[T], threads: int = 0) -> l
     if threads < 2:
         return [fn(x) for x in items]
     with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="nanotf-io") as pool:
-        return _collect([pool.submit(fn, x) for x in items])
+        return list(results_in_order([pool.submit(fn, x) for x in items]))
 
 
 _shared: ThreadPoolExecutor | None = None
 _shared_lock = threading.Lock()
 
 
-def map_shared(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
-    """``map_ordered`` on one long-lived pool of ``io_threads(False)`` threads, for many short jobs.
+def submit_shared(fn: Callable[[T], R], items: Sequence[T]) -> list[Future]:
+    """Start ``fn`` on each item on one long-lived pool of ``io_threads(False)`` threads, for many short jobs.
 
     Starting threads for each call would cost more than the chunk reads of
     one tensor take. ``fn`` must not itself wait on this pool.
+    ``results_in_order`` waits for the results.
     """
     global _shared
     with _shared_lock:
         if _shared is None:
             _shared = ThreadPoolExecutor(max_workers=io_threads(False), thread_name_prefix="nanotf-io-shared")
         pool = _shared
-    return _collect([pool.submit(fn, x) for x in items])
+    return [pool.submit(fn, x) for x in items]
 
 
-def _collect(futures: list) -> list:
-    """The futures' results in order.
+def results_in_order(futures: list[Future]) -> Iterator:
+    """Each future's result in order, as soon as it is ready, so the caller can use one while later ones run.
 
     On the first failure, those not started are dropped and the running ones
     waited for before it is raised: they may be using a file the caller
     closes next.
     """
     try:
-        return [f.result() for f in futures]
+        for f in futures:
+            yield f.result()
     except BaseException:
         for f in futures:
             f.cancel()

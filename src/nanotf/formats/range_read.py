@@ -4,7 +4,7 @@ Restoring a checkpoint is mostly this: the bytes are usually in the page
 cache already, and the time goes into the page faults of fresh memory (the
 larger cost) and the copy into it. Both are CPU work in the kernel, so a
 large range is read in chunks on the shared I/O threads
-(``parallel.map_shared``). Each chunk takes the CRC-32C of every piece it
+(``parallel.submit_shared``). Each chunk takes the CRC-32C of every piece it
 reads while the piece is still in the CPU cache, and the chunk checksums are
 joined in order (``crc32c.combine``): verifying costs no second pass over
 memory.
@@ -129,15 +129,17 @@ def read_ranges(ranges: list[Range], checksum: bool) -> list[tuple[object, int]]
             out[i] = (buffer, _read_chunk(r.fd, buffer, 0, r.size, r.offset, r.path, checksum))
     if not split:
         return out
-    pieces = [(i, start, length) for i in large for start, length in _chunks(ranges[i], threads)]
 
-    def read(piece: tuple[int, int, int]) -> int:
-        i, start, length = piece
-        return _read_chunk(ranges[i].fd, buffers[i], start, length, ranges[i].offset, ranges[i].path, checksum)
+    def read(job: list[tuple[int, int, int]]) -> list[int]:
+        return [_read_chunk(ranges[i].fd, buffers[i], start, length, ranges[i].offset, ranges[i].path, checksum)
+                for i, start, length in job]  # fmt: skip
 
+    jobs = [[(large[k], start, length) for k, start, length in job] for job in _jobs([ranges[i] for i in large], threads)]
     crcs = dict.fromkeys(large, 0)
-    for (i, _, length), piece_crc in zip(pieces, parallel.map_shared(read, pieces)):
-        crcs[i] = crc32c.combine(crcs[i], piece_crc, length)
+    # Joined as each job ends, while later ones are still read: the joins of 1 GiB take ~15 ms.
+    for job, job_crcs in zip(jobs, parallel.results_in_order(parallel.submit_shared(read, jobs))):
+        for (i, _, length), crc in zip(job, job_crcs):
+            crcs[i] = crc32c.combine(crcs[i], crc, length)
     for i in large:
         out[i] = (buffers[i], crcs[i])
     return out
@@ -187,10 +189,30 @@ def _give_back(slab: mmap.mmap, start: int, span: int) -> None:
         slab.madvise(mmap.MADV_DONTNEED, first, end - first)
 
 
-def _chunks(r: Range, threads: int) -> list[tuple[int, int]]:
-    """``(start, length)`` within ``r`` of about ``CHUNK`` bytes each, cut where the file's pages begin, as many
-    as a multiple of ``threads`` (a range read alone then keeps every thread busy to its end)."""
-    count = threads * -(-r.size // (threads * CHUNK))
-    chunk = max(PAGE, -(-r.size // count // PAGE) * PAGE)
-    starts = [0, *range(-r.offset % PAGE + chunk, r.size, chunk)]
-    return [(start, end - start) for start, end in zip(starts, [*starts[1:], r.size])]
+def _jobs(ranges: list[Range], threads: int) -> list[list[tuple[int, int, int]]]:
+    """The reads of ``ranges`` as jobs of about equal size: lists of ``(range number, start, length)``.
+
+    About ``CHUNK`` bytes each, as many as a multiple of ``threads``, so that
+    the threads finish together. The ranges are taken as one run of bytes:
+    a job may cover the end of one range and the start of the next (handing
+    a thread each 1 MiB tensor of 100 MiB alone took 37 ms, against 26 ms
+    for a raw read), and a range is cut only where a page of its file begins.
+    """
+    total = sum(r.size for r in ranges)
+    count = threads * -(-total // (threads * CHUNK))
+    cuts = [total * k // count for k in range(count - 1, 0, -1)]  # in the run of all bytes, last first
+    jobs: list[list[tuple[int, int, int]]] = [[]]
+    before = 0  # bytes of the ranges before this one
+    for k, r in enumerate(ranges):
+        start = 0
+        while cuts and cuts[-1] - before < r.size:
+            at = cuts.pop() - before
+            at = min(r.size, at + -(r.offset + at) % PAGE)  # on to where a page of the file begins
+            if at > start:
+                jobs[-1].append((k, start, at - start))
+                start = at
+            jobs.append([])
+        if start < r.size:
+            jobs[-1].append((k, start, r.size - start))
+        before += r.size
+    return [job for job in jobs if job]
