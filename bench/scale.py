@@ -12,7 +12,10 @@ nanotf session prepared exactly as for nanotf's save (see
 variables, ``disable_v2_behavior()``), built by the same code for both
 libraries; the timed save writes no meta graph and no state file (the async
 comparison writes both, as a training loop would). Reads are from the page
-cache (the driver reads the files once just before). Peak memory is the growth of the
+cache (the driver reads the files once just before). Each timed operation
+starts right after its process faulted in and freed 1.25x the data, so that
+none of them meets memory this machine's host has taken back
+(``_recycle_memory``; ``--memory-as-found`` turns it off). Peak memory is the growth of the
 process's resident set during the timed operation (its high-water mark is
 reset just before, through ``/proc/self/clear_refs``), over the data size.
 
@@ -44,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 N_VARS = 100
 PAGE = 4096
 ASYNC_MB = 1024
+POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 RAW_READ = "the faster raw read"  # the read limit: one readinto, or two threads each reading half
 
 
@@ -71,8 +75,22 @@ def _peak_extra(rss0: int) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss0
 
 
-def _timed(fn) -> dict:
+def _recycle_memory(data_bytes: int) -> None:
+    """Fault in and free 1.25x the data, so that the timed operation runs on memory the machine already holds.
+
+    This machine hands memory left free for about 2 s back to its host, and
+    taking it back is slow: populating 2 GiB took 0.54 s right after freeing
+    as much, and 2.3-3.2 s after a pause. Which worker met such memory
+    depended on what ran before it and how long it took to start (TF's
+    import takes 3 s), not on its own work. ``--memory-as-found`` skips this.
+    """
+    if os.environ.get("NANOTF_BENCH_RECYCLE", "1") == "1":
+        mmap.mmap(-1, data_bytes * 5 // 4, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | POPULATE).close()
+
+
+def _timed(fn, data_bytes: int) -> dict:
     os.sync()  # no dirty pages of earlier runs for this one's fsync or writeback to wait for
+    _recycle_memory(data_bytes)
     rss0 = _reset_peak()
     t = time.perf_counter()
     fn()
@@ -106,7 +124,7 @@ def _loaded_session(tf, total_mb: int):
 def worker_save(lib: str, prefix: str, total_mb: int) -> dict:
     tf = _library(lib)
     saver, sess = _loaded_session(tf, total_mb)
-    return _timed(lambda: saver.save(sess, prefix, write_meta_graph=False, write_state=False))
+    return _timed(lambda: saver.save(sess, prefix, write_meta_graph=False, write_state=False), total_mb << 20)
 
 
 def worker_restore(lib: str, prefix: str, total_mb: int) -> dict:
@@ -114,7 +132,7 @@ def worker_restore(lib: str, prefix: str, total_mb: int) -> dict:
     _model(tf, total_mb)
     saver = tf.train.Saver()
     sess = tf.Session()
-    return _timed(lambda: saver.restore(sess, prefix))
+    return _timed(lambda: saver.restore(sess, prefix), total_mb << 20)
 
 
 def worker_load(lib: str, prefix: str) -> dict:
@@ -126,7 +144,7 @@ def worker_load(lib: str, prefix: str) -> dict:
         for a in arrays:
             int(a.reshape(-1).view(np.uint8)[::PAGE].sum())  # every page in memory
 
-    return _timed(load)
+    return _timed(load, os.path.getsize(f"{prefix}.data-00000-of-00001"))
 
 
 def worker_async(lib: str, directory: str, total_mb: int) -> dict:
@@ -164,7 +182,7 @@ def worker_raw_write(lib: str, path: str, total_mb: int, fsync: str) -> dict:
                 f.flush()
                 os.fsync(f.fileno())
 
-    return _timed(write)
+    return _timed(write, total_mb << 20)
 
 
 def worker_raw_read(lib: str, path: str, threads: int) -> dict:
@@ -175,7 +193,7 @@ def worker_raw_read(lib: str, path: str, threads: int) -> dict:
     ``nanotf/formats/range_read.py``).
     """
     size = os.path.getsize(path)
-    populate = getattr(mmap, "MAP_POPULATE", 0) if threads == 1 else 0
+    populate = POPULATE if threads == 1 else 0
 
     def read():
         buf = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | populate)
@@ -192,7 +210,7 @@ def worker_raw_read(lib: str, path: str, threads: int) -> dict:
             list(pool.map(read_part, range(0, size, part)))
         os.close(fd)
 
-    return _timed(read)
+    return _timed(read, size)
 
 
 WORKERS = {"save": worker_save, "restore": worker_restore, "load": worker_load, "async": worker_async,
@@ -292,9 +310,12 @@ def render(all_results: dict[int, dict], rounds: dict[int, int], args) -> str:
     fmt = lambda r: "" if r is None else f"{r:.2f}x"  # noqa: E731
     lines = [
         "Saver save/restore of 100 float32 variables; fresh processes, alternating; medians. Reads from the "
-        "page cache (each read's files are read once just before). Command: `python bench/scale.py --tf-python PATH --sizes "
+        "page cache (each read's files are read once just before). "
+        + ("Memory as found (no recycling). " if args.memory_as_found else
+           "Each timed operation first faults in and frees 1.25x the data (memory recycled, see below). ")
+        + "Command: `python bench/scale.py --tf-python PATH --sizes "
         + ",".join(f"{mb}" if rounds[mb] == args.rounds else f"{mb}:{rounds[mb]}" for mb in all_results)
-        + f" --rounds {args.rounds} --write-md`",
+        + f" --rounds {args.rounds}{' --memory-as-found' if args.memory_as_found else ''} --write-md`",
         "",
         "| data | rounds | operation | median s | GB/s | peak extra memory / data | throughput / raw limit | "
         "best / best raw | time vs TF |",
@@ -327,9 +348,12 @@ def render(all_results: dict[int, dict], rounds: dict[int, int], args) -> str:
               "write. Time vs TF below 1.00x: nanotf is faster."]
     spread = max(_raw_read_spread(results) for results in all_results.values())
     lines += ["", "Best / best raw: the operation's fastest round against the fastest raw operation of the run. "
-              "Fresh memory on this machine comes from its host, which provides it at times several times slower: "
-              f"in this run the raw read limit of one size varied by up to {spread:.1f}x between rounds. Best times "
-              "show what each side does when the host is quick, the medians what a user typically sees."]
+              f"In this run the raw read limit of one size varied by up to {spread:.1f}x between rounds. This machine "
+              "hands memory left free for about 2 s back to its host, and taking it back can be several times slower "
+              "than reusing memory it holds: populating 2 GiB took 0.54 s right after freeing as much, and 2.3-3.2 s "
+              "after a pause. Unless the run says memory as found, every timed operation therefore first faults in and "
+              "frees 1.25x the data, so that all of them, TF's and the raw ones included, start on memory the machine "
+              "holds, as on a machine without such a host."]
     for label, index in (("median of rounds", 2), ("best of rounds", 3)):
         short = [f"{mb} MiB {name}: {ratios[index - 2]:.2f}" for mb, name, *ratios in verdicts if ratios[index - 2] < 0.8]
         lines += ["", f"Target save and load >= 0.80 of the raw limit, {label}: "
@@ -355,7 +379,11 @@ def main() -> int:
     p.add_argument("--sizes", default="100,1024", help="MiB per point, comma-separated; SIZE:ROUNDS overrides --rounds")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--write-md", action="store_true", help="update BENCHMARKS.md")
+    p.add_argument("--memory-as-found", action="store_true",
+                   help="time each operation on whatever memory it finds, without recycling some first")
     args = p.parse_args()
+    if args.memory_as_found:
+        os.environ["NANOTF_BENCH_RECYCLE"] = "0"  # read by the workers' _recycle_memory
     rounds = {}
     for item in args.sizes.split(","):
         mb, _, n = item.partition(":")
