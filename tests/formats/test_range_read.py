@@ -1,6 +1,5 @@
 """Chunked reads into fresh memory (formats/range_read.py) and the CRC joining they rely on."""
 
-import gc
 import os
 import threading
 import time
@@ -205,38 +204,6 @@ def test_buffers_keep_the_place_in_a_page_of_their_file_offset(tmp_path, tiny_ch
             assert bytes(buffer) == data[offset : offset + size]
     finally:
         os.close(fd)
-
-
-def test_a_dropped_buffer_gives_its_pages_back_and_no_other(tmp_path, monkeypatch):
-    """Buffers of one read share a mapping; each one's pages are released once nothing made from it is left."""
-    monkeypatch.setattr(range_read, "ALIGNED_MIN", 32)  # with the system's page size: releases are real
-    monkeypatch.setattr(range_read, "SPLIT_MIN", 64)
-    released = []
-    give_back = range_read._give_back
-
-    def record(slab, start, span):
-        released.append(start)
-        give_back(slab, start, span)  # the other buffers must keep their bytes
-
-    monkeypatch.setattr(range_read, "_give_back", record)
-    page = range_read.PAGE
-    size = 5 * page // 2
-    data, fd = _file_of(tmp_path, 9 * page)
-    try:
-        ranges = [range_read.Range(fd, offset, size, "f") for offset in (0, 3 * page + 1, 6 * page + 7)]
-        arrays = [np.frombuffer(b, np.uint8) for b, _ in range_read.read_ranges(ranges, False)]
-    finally:
-        os.close(fd)
-    first, second, third = arrays
-    part = second[100:-100].reshape(-1, 4)[::3]  # a view made from the array, not the array itself
-    del arrays, first, second
-    gc.collect()
-    assert released == [0]  # the second buffer lives on in ``part``
-    assert part.tobytes() == np.frombuffer(data[3 * page + 1 :][:size], np.uint8)[100:-100].reshape(-1, 4)[::3].tobytes()
-    del part
-    gc.collect()
-    assert released == [0, 3 * page]
-    assert third.tobytes() == data[6 * page + 7 :][:size]
 
 
 @pytest.mark.parametrize("sizes", [[10_000], [3000, 1, 4097, 8192, 50_000, 77], [6000] * 9])

@@ -10,19 +10,17 @@ joined in order (``crc32c.combine``): verifying costs no second pass over
 memory.
 
 ``read_ranges`` reads many tensors at once (a restore): the chunks of all of
-them share the threads, with no wait between one tensor and the next. Their
-buffers share one mapping, each placed where its file offset falls within a
-page, so that the copy from every page of the page cache fills one page of
-memory (``_slab``). Ranges under ``ALIGNED_MIN``, and reads of less than
+them share the threads, with no wait between one tensor and the next. Each
+buffer starts where its file offset falls within a page, so that the copy
+from every page of the page cache fills one page of memory
+(``_placed_buffer``). Ranges under ``ALIGNED_MIN``, and reads of less than
 ``SPLIT_MIN`` bytes in all, stay on the calling thread.
 """
 
 from __future__ import annotations
 
-import ctypes
 import mmap
 import os
-import weakref
 from typing import NamedTuple
 
 from ..errors import DataLossError
@@ -36,7 +34,7 @@ ALIGNED_MIN = 1 << 20
 # 0.31 s split across 2 threads without populating (project machine, medians of 5 fresh processes).
 SPLIT_MIN = 2 << 20
 CHUNK = 8 << 20  # about this many bytes per thread job
-PAGE = mmap.PAGESIZE  # also the page cache's unit: where a buffer starts within one matters
+PAGE = mmap.PAGESIZE  # the page cache's unit: where a buffer starts within one matters
 # Bytes read, then checksummed while still in the CPU cache. Into warm memory, checksumming 1 GiB
 # added 0.05 s this way against 0.09 s as a second pass.
 PIECE = 256 << 10
@@ -98,9 +96,9 @@ class Range(NamedTuple):
 def read_ranges(ranges: list[Range], checksum: bool) -> list[tuple[object, int]]:
     """Read byte ranges of open files, each into fresh memory of its own.
 
-    Ranges of ``ALIGNED_MIN`` bytes or more share one fresh mapping
-    (``_slab``). Once they add up to ``SPLIT_MIN``, they are cut into chunks,
-    and all the chunks of all of them go to the I/O threads at once, so no
+    Ranges of ``ALIGNED_MIN`` bytes or more get fresh mappings
+    (``_placed_buffer``). Once they add up to ``SPLIT_MIN``, they are cut into
+    chunks, and all the chunks of all of them go to the I/O threads at once, so no
     thread waits at the end of one range for the other to finish. Smaller
     ranges are read on the calling thread.
 
@@ -121,7 +119,7 @@ def read_ranges(ranges: list[Range], checksum: bool) -> list[tuple[object, int]]
     # (5000 ranges of 2 KiB: 58 ms handed to the threads, 18 ms on the calling thread).
     large = [i for i, r in enumerate(ranges) if r.size >= ALIGNED_MIN]
     split = threads >= 2 and sum(ranges[i].size for i in large) >= SPLIT_MIN
-    buffers = dict(zip(large, _slab([ranges[i] for i in large], populate=not split)))
+    buffers = {i: _placed_buffer(ranges[i], populate=not split) for i in large}
     out: list = [None] * len(ranges)
     for i, r in enumerate(ranges):
         if not split or i not in buffers:
@@ -145,48 +143,20 @@ def read_ranges(ranges: list[Range], checksum: bool) -> list[tuple[object, int]]
     return out
 
 
-def _slab(ranges: list[Range], populate: bool) -> list[memoryview]:
-    """A writable buffer per range, all in one fresh mapping, each at the place in a page its file offset has.
+def _placed_buffer(r: Range, populate: bool) -> memoryview:
+    """Fresh memory for ``r`` that starts where its file offset falls within a page.
 
-    A page of the page cache then lands on one page of memory rather than
-    straddling two: 1 GiB in 100 tensors read on 2 threads took 0.26 s placed
-    so, against 0.32 s with every tensor page-aligned (in-process medians of 8,
-    project machine; a tensor's file offset is rarely page-aligned). One
-    mapping rather than one per tensor saves a little more. ``populate`` maps
-    every page at once, for a read on one thread (``fresh_buffer``).
-
-    Each buffer refers to a ctypes array over its bytes, as does every buffer
-    or array made from it; once the last is gone its pages go back to the
-    system (``MADV_DONTNEED``), so dropping one tensor frees its memory as a
-    mapping of its own would.
+    A page of the page cache then fills one page of memory rather than
+    straddling two: 1 GiB in 100 tensors read on 2 threads took 0.26 s
+    placed so, against 0.32 s with every tensor page-aligned (in-process
+    medians of 8, project machine; a tensor's file offset is rarely
+    page-aligned). Where that would misalign the array (an offset that is no
+    multiple of its item size) the buffer is page-aligned instead.
+    ``populate`` maps every page at once, for a read on one thread.
     """
-    places, end = [], 0
-    for r in ranges:
-        shift = r.offset % PAGE if r.offset % r.itemsize == 0 else 0  # else an aligned array matters more
-        span = -(-(shift + r.size) // PAGE) * PAGE
-        places.append((end, shift, span))
-        end += span
-    slab = mmap.mmap(-1, max(PAGE, end), flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (_POPULATE if populate else 0))
-    buffers = []
-    for r, (start, shift, span) in zip(ranges, places):
-        piece = (ctypes.c_char * r.size).from_buffer(slab, start + shift)
-        if len(ranges) > 1:  # a single piece frees the mapping itself when it goes
-            weakref.finalize(piece, _give_back, slab, start, span).atexit = False
-        buffers.append(memoryview(piece).cast("B"))  # refers to ``piece``, as does anything made from it
-    return buffers
-
-
-def _give_back(slab: mmap.mmap, start: int, span: int) -> None:
-    """Return the pages of a dropped buffer's span; the address range stays reserved until the slab is gone.
-
-    Only whole system pages inside the span are released: a page shared
-    with a neighbour would be zeroed under it. (Spans are whole pages unless
-    ``PAGE`` is changed, as tests do.)
-    """
-    first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE
-    end = (start + span) // mmap.PAGESIZE * mmap.PAGESIZE
-    if end > first:
-        slab.madvise(mmap.MADV_DONTNEED, first, end - first)
+    shift = r.offset % PAGE if r.offset % r.itemsize == 0 else 0
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (_POPULATE if populate else 0)
+    return memoryview(mmap.mmap(-1, shift + r.size, flags=flags))[shift : shift + r.size]
 
 
 def _jobs(ranges: list[Range], threads: int) -> list[list[tuple[int, int, int]]]:
