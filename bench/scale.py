@@ -12,7 +12,7 @@ nanotf session prepared exactly as for nanotf's save (see
 variables, ``disable_v2_behavior()``), built by the same code for both
 libraries; the timed save writes no meta graph and no state file (the async
 comparison writes both, as a training loop would). Reads are from the page
-cache (the driver reads the files once just before). Each timed operation
+cache (the driver reads the files once just before). Each timed read
 starts right after its process faulted in and freed 1.25x the data, so that
 none of them meets memory this machine's host has taken back
 (``_recycle_memory``; ``--memory-as-found`` turns it off). Peak memory is the growth of the
@@ -76,21 +76,27 @@ def _peak_extra(rss0: int) -> int:
 
 
 def _recycle_memory(data_bytes: int) -> None:
-    """Fault in and free 1.25x the data, so that the timed operation runs on memory the machine already holds.
+    """Fault in and free 1.25x the data, so that the timed read runs on memory the machine already holds.
 
     This machine hands memory left free for about 2 s back to its host, and
     taking it back is slow: populating 2 GiB took 0.54 s right after freeing
-    as much, and 2.3-3.2 s after a pause. Which worker met such memory
+    as much, and 2.3-3.2 s after a pause. Which reader met such memory
     depended on what ran before it and how long it took to start (TF's
     import takes 3 s), not on its own work. ``--memory-as-found`` skips this.
+
+    Writes do not recycle: the disk, not memory, bounds them, and recycling
+    5 GiB beside a 4 GiB model pushed the machine into reclaim (nanotf's save
+    and a raw write + fsync took 5.3-7.4 s so, against 2.4-4.6 s without).
     """
     if os.environ.get("NANOTF_BENCH_RECYCLE", "1") == "1":
         mmap.mmap(-1, data_bytes * 5 // 4, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | POPULATE).close()
 
 
-def _timed(fn, data_bytes: int) -> dict:
+def _timed(fn, read_bytes: int = 0) -> dict:
+    """Time ``fn``; a read of ``read_bytes`` first recycles memory for them (``_recycle_memory``)."""
     os.sync()  # no dirty pages of earlier runs for this one's fsync or writeback to wait for
-    _recycle_memory(data_bytes)
+    if read_bytes:
+        _recycle_memory(read_bytes)
     rss0 = _reset_peak()
     t = time.perf_counter()
     fn()
@@ -124,7 +130,7 @@ def _loaded_session(tf, total_mb: int):
 def worker_save(lib: str, prefix: str, total_mb: int) -> dict:
     tf = _library(lib)
     saver, sess = _loaded_session(tf, total_mb)
-    return _timed(lambda: saver.save(sess, prefix, write_meta_graph=False, write_state=False), total_mb << 20)
+    return _timed(lambda: saver.save(sess, prefix, write_meta_graph=False, write_state=False))
 
 
 def worker_restore(lib: str, prefix: str, total_mb: int) -> dict:
@@ -182,7 +188,7 @@ def worker_raw_write(lib: str, path: str, total_mb: int, fsync: str) -> dict:
                 f.flush()
                 os.fsync(f.fileno())
 
-    return _timed(write, total_mb << 20)
+    return _timed(write)
 
 
 def worker_raw_read(lib: str, path: str, threads: int) -> dict:
@@ -312,7 +318,7 @@ def render(all_results: dict[int, dict], rounds: dict[int, int], args) -> str:
         "Saver save/restore of 100 float32 variables; fresh processes, alternating; medians. Reads from the "
         "page cache (each read's files are read once just before). "
         + ("Memory as found (no recycling). " if args.memory_as_found else
-           "Each timed operation first faults in and frees 1.25x the data (memory recycled, see below). ")
+           "Each timed read first faults in and frees 1.25x the data (memory recycled, see below). ")
         + "Command: `python bench/scale.py --tf-python PATH --sizes "
         + ",".join(f"{mb}" if rounds[mb] == args.rounds else f"{mb}:{rounds[mb]}" for mb in all_results)
         + f" --rounds {args.rounds}{' --memory-as-found' if args.memory_as_found else ''} --write-md`",
@@ -351,9 +357,10 @@ def render(all_results: dict[int, dict], rounds: dict[int, int], args) -> str:
               f"In this run the raw read limit of one size varied by up to {spread:.1f}x between rounds. This machine "
               "hands memory left free for about 2 s back to its host, and taking it back can be several times slower "
               "than reusing memory it holds: populating 2 GiB took 0.54 s right after freeing as much, and 2.3-3.2 s "
-              "after a pause. Unless the run says memory as found, every timed operation therefore first faults in and "
+              "after a pause. Unless the run says memory as found, every timed read therefore first faults in and "
               "frees 1.25x the data, so that all of them, TF's and the raw ones included, start on memory the machine "
-              "holds, as on a machine without such a host."]
+              "holds, as on a machine without such a host. Writes are bound by the disk and do not recycle (see "
+              "`_recycle_memory`); their rounds vary with the disk's own speed."]
     for label, index in (("median of rounds", 2), ("best of rounds", 3)):
         short = [f"{mb} MiB {name}: {ratios[index - 2]:.2f}" for mb, name, *ratios in verdicts if ratios[index - 2] < 0.8]
         lines += ["", f"Target save and load >= 0.80 of the raw limit, {label}: "
