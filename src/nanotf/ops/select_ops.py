@@ -151,20 +151,20 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
 
 def where(condition, x=None, y=None, name=None):
     """TF1 ``tf.where``: the int64 coordinates of true elements, or ``Select(condition, x, y)``."""
-    if x is None and y is None:
-        return apply_op("Where", input=condition, name=name or "Where")
-    if x is None or y is None:
-        raise ValueError("x and y must both be non-None or both be None.")
-    return apply_op("Select", condition=condition, t=x, e=y, name=name or "Select")
+    return _where("Select", condition, x, y, name)
 
 
 def where_v2(condition, x=None, y=None, name=None):
     """Like ``where``, but ``condition``, ``x`` and ``y`` broadcast (``SelectV2``)."""
+    return _where("SelectV2", condition, x, y, name)
+
+
+def _where(select_op: str, condition, x, y, name):
     if x is None and y is None:
         return apply_op("Where", input=condition, name=name or "Where")
     if x is None or y is None:
         raise ValueError("x and y must both be non-None or both be None.")
-    return apply_op("SelectV2", condition=condition, t=x, e=y, name=name or "SelectV2")
+    return apply_op(select_op, condition=condition, t=x, e=y, name=name or select_op)
 
 
 def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
