@@ -13,7 +13,7 @@ memory.
 them share the threads, with no wait between one tensor and the next. Each
 buffer starts where its file offset falls within a page, so that the copy
 from every page of the page cache fills one page of memory
-(``_placed_buffer``). Ranges under ``ALIGNED_MIN``, and reads of less than
+(``fresh_buffer``). Ranges under ``ALIGNED_MIN``, and reads of less than
 ``SPLIT_MIN`` bytes in all, stay on the calling thread.
 """
 
@@ -41,15 +41,28 @@ PIECE = 256 << 10
 _POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 
 
-def fresh_buffer(size: int):
-    """Writable memory for ``size`` bytes, filled on one thread: a page-aligned anonymous mapping when large.
+def fresh_buffer(size: int, offset: int = 0, itemsize: int = 1, populate: bool = True):
+    """Writable memory for ``size`` bytes about to be read from ``offset`` of a file.
 
-    The kernel provides every page when mapping (``MAP_POPULATE``): one call
-    instead of a fault per page, the faster way for a read on one thread.
+    Under ``ALIGNED_MIN`` a bytearray. Larger, an anonymous mapping, sliced
+    to start where ``offset`` falls within a page, so that every page of the
+    page cache is copied into one page of memory rather than across two:
+    1 GiB in 100 tensors read on 2 threads took 0.26 s placed so, against
+    0.32 s with every tensor page-aligned (in-process medians of 8, project
+    machine; a tensor's file offset is rarely page-aligned). Where that would
+    misalign an array of ``itemsize`` (an offset that is no multiple of it),
+    the memory is page-aligned instead.
+
+    With ``populate`` the kernel provides every page when mapping
+    (``MAP_POPULATE``): one call instead of a fault per page, the faster way
+    for a read on one thread. A read split across threads leaves the pages
+    to fault in as each thread writes them, so that every core takes part.
     """
     if size < ALIGNED_MIN:
         return bytearray(size)
-    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _POPULATE)
+    shift = offset % PAGE if offset % itemsize == 0 else 0
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (_POPULATE if populate else 0)
+    return memoryview(mmap.mmap(-1, shift + size, flags=flags))[shift : shift + size]
 
 
 def _pread_into(fd: int, target, offset: int, path: str) -> None:
@@ -97,7 +110,7 @@ def read_ranges(ranges: list[Range], checksum: bool) -> list[tuple[object, int]]
     """Read byte ranges of open files, each into fresh memory of its own.
 
     Ranges of ``ALIGNED_MIN`` bytes or more get fresh mappings
-    (``_placed_buffer``). Once they add up to ``SPLIT_MIN``, they are cut into
+    (``fresh_buffer``). Once they add up to ``SPLIT_MIN``, they are cut into
     chunks, and all the chunks of all of them go to the I/O threads at once, so no
     thread waits at the end of one range for the other to finish. Smaller
     ranges are read on the calling thread.
@@ -119,12 +132,11 @@ def read_ranges(ranges: list[Range], checksum: bool) -> list[tuple[object, int]]
     # (5000 ranges of 2 KiB: 58 ms handed to the threads, 18 ms on the calling thread).
     large = [i for i, r in enumerate(ranges) if r.size >= ALIGNED_MIN]
     split = threads >= 2 and sum(ranges[i].size for i in large) >= SPLIT_MIN
-    buffers = {i: _placed_buffer(ranges[i], populate=not split) for i in large}
+    buffers = [fresh_buffer(r.size, r.offset, r.itemsize, populate=not split) for r in ranges]
     out: list = [None] * len(ranges)
     for i, r in enumerate(ranges):
-        if not split or i not in buffers:
-            buffer = buffers[i] if i in buffers else bytearray(r.size)
-            out[i] = (buffer, _read_chunk(r.fd, buffer, 0, r.size, r.offset, r.path, checksum))
+        if not split or r.size < ALIGNED_MIN:
+            out[i] = (buffers[i], _read_chunk(r.fd, buffers[i], 0, r.size, r.offset, r.path, checksum))
     if not split:
         return out
 
@@ -141,22 +153,6 @@ def read_ranges(ranges: list[Range], checksum: bool) -> list[tuple[object, int]]
     for i in large:
         out[i] = (buffers[i], crcs[i])
     return out
-
-
-def _placed_buffer(r: Range, populate: bool) -> memoryview:
-    """Fresh memory for ``r`` that starts where its file offset falls within a page.
-
-    A page of the page cache then fills one page of memory rather than
-    straddling two: 1 GiB in 100 tensors read on 2 threads took 0.26 s
-    placed so, against 0.32 s with every tensor page-aligned (in-process
-    medians of 8, project machine; a tensor's file offset is rarely
-    page-aligned). Where that would misalign the array (an offset that is no
-    multiple of its item size) the buffer is page-aligned instead.
-    ``populate`` maps every page at once, for a read on one thread.
-    """
-    shift = r.offset % PAGE if r.offset % r.itemsize == 0 else 0
-    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | (_POPULATE if populate else 0)
-    return memoryview(mmap.mmap(-1, shift + r.size, flags=flags))[shift : shift + r.size]
 
 
 def _jobs(ranges: list[Range], threads: int) -> list[list[tuple[int, int, int]]]:
