@@ -361,8 +361,8 @@ def render(all_results: dict[int, dict], rounds: dict[int, int], args) -> str:
               "frees 1.25x the data, so that all of them, TF's and the raw ones included, start on memory the machine "
               "holds, as on a machine without such a host. Writes are bound by the disk and do not recycle (see "
               "`_recycle_memory`); their rounds vary with the disk's own speed."]
-    for label, index in (("median of rounds", 2), ("best of rounds", 3)):
-        short = [f"{mb} MiB {name}: {ratios[index - 2]:.2f}" for mb, name, *ratios in verdicts if ratios[index - 2] < 0.8]
+    for label, k in (("median of rounds", 0), ("best of rounds", 1)):
+        short = [f"{mb} MiB {name}: {ratios[k]:.2f}" for mb, name, *ratios in verdicts if ratios[k] < 0.8]
         lines += ["", f"Target save and load >= 0.80 of the raw limit, {label}: "
                   + ("met everywhere." if not short else "not met for " + "; ".join(short) + ".")]
     if ASYNC_MB in all_results and "async" in all_results[ASYNC_MB]:
