@@ -1,4 +1,6 @@
+import os
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -175,3 +177,30 @@ def test_large_tensor_is_streamed_in_chunks(tmp_path, monkeypatch):
         np.testing.assert_array_equal(reader.read("a"), a)
         np.testing.assert_array_equal(reader.read("b"), a.T)
         assert reader.entry("a").crc32c == crc32c.mask(crc32c.crc32c(a.tobytes()))
+
+
+def test_writeback_is_started_while_the_data_file_is_written(tmp_path, monkeypatch):
+    from nanotf.formats import writeback
+
+    real = writeback._sync_file_range
+    if sys.platform == "linux":
+        assert real is not None, "sync_file_range should be found in the C library on Linux"
+    calls = []
+
+    def record(fd, offset, length, flags):
+        calls.append((os.fstat(fd).st_size, offset, length, flags))
+        return real(fd, offset, length, flags) if real is not None else 0
+
+    arrays = [np.arange(i * 1000, dtype=np.float32) for i in range(1, 6)]
+    names = [f"v{i}" for i in range(5)]
+    monkeypatch.setattr(writeback, "STEP", 8000)
+    monkeypatch.setattr(writeback, "_sync_file_range", record)
+    write_bundle(str(tmp_path / "hinted"), names, [""] * 5, arrays)
+    # Tensors of 4000-20000 bytes: 8000 or more are pending after each but the first. Each request is for the
+    # whole file, which by then holds every byte counted, with only the "start writing" flag.
+    assert [size for size, *_ in calls] == [12000, 24000, 40000, 60000]
+    assert {tuple(c[1:]) for c in calls} == {(0, 0, 2)}
+    monkeypatch.setattr(writeback, "_sync_file_range", None)  # a system without the call: same files
+    write_bundle(str(tmp_path / "plain"), names, [""] * 5, arrays)
+    for suffix in (".index", ".data-00000-of-00001"):
+        assert (tmp_path / f"hinted{suffix}").read_bytes() == (tmp_path / f"plain{suffix}").read_bytes()

@@ -10,6 +10,8 @@ Layout: see ``bundle.py``. What the writer guarantees:
   untouched, and a crash never leaves an index pointing at missing data;
 * a tensor is streamed from its own buffer in chunks while its CRC is
   extended, so even a tensor larger than 2 GiB is never held twice;
+* the data file goes to the disk while it is written (``writeback.py``), so
+  the fsync before the renames has little left to wait for;
 * an OSError surfaces as a typed nanotf error naming the file
   (``fileerrors``), and the temp files are removed.
 """
@@ -29,6 +31,7 @@ from .fileerrors import os_errors
 from .slices import TensorSlice, encode_tensor_name_slice, parse_shape_and_slice
 from .table_writer import TableWriter
 from .tensor_codec import encode_tensor
+from .writeback import Writeback
 
 WRITE_BUFFER = 1 << 20
 
@@ -85,6 +88,7 @@ class BundleWriter:
         self._data_temp = atomic.temp_name(self.data_path)
         with os_errors(self.data_path, "creating"):
             self._data = open(self._data_temp, "wb", buffering=WRITE_BUFFER)  # noqa: SIM115 - closed in finish/abort
+        self._writeback = Writeback(self._data)
         self._offset = 0
         self._entries: dict[bytes, checkpoint_pb2.BundleEntryProto] = {}
 
@@ -143,7 +147,7 @@ class BundleWriter:
         array = np.asarray(array) if not isinstance(array, np.ndarray) else array
         wire = resolve_dtype(dtype, array, what)
         with os_errors(self.data_path, "writing"):
-            size, crc = encode_tensor(array, wire, self._data.write, what)
+            size, crc = encode_tensor(array, wire, self._write, what)
         entry = checkpoint_pb2.BundleEntryProto(dtype=wire.enum, offset=self._offset, size=size)
         entry.crc32c = crc32c.mask(crc)
         entry.shape.SetInParent()
@@ -151,6 +155,10 @@ class BundleWriter:
             entry.shape.dim.add().size = d
         self._entries[key] = entry
         self._offset += size
+
+    def _write(self, data) -> None:
+        self._data.write(data)
+        self._writeback.wrote(memoryview(data).nbytes)
 
     def finish(self) -> None:
         """Write the index, then move both files into place (data first).
