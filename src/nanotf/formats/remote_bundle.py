@@ -105,6 +105,9 @@ class RemoteBundleWriter(BundleWriter):
         self._offset = 0
         self._entries: dict[bytes, checkpoint_pb2.BundleEntryProto] = {}
 
+    def _write(self, data) -> None:
+        self._data.write(data)  # the upload streams in parts; there is no local writeback to start
+
     def finish(self) -> None:
         """Publish the data file, then the index.
 
