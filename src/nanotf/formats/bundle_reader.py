@@ -7,9 +7,10 @@ tensors are decoded from the mapping: numeric tensors come back as read-only
 mapping, large ones in chunks on several threads with the checksum taken as
 the bytes arrive (``range_read.py``): that is the fastest route from the page
 cache on these machines, and the process then holds one copy of the bytes, not
-the copy plus mapped file pages. Partitioned tensors
-are returned whole, assembled from their slices, and any sub-slice of any
-tensor can be read (RestoreV2's ``shape_and_slices``).
+the copy plus mapped file pages. Copy reads that come in file order, one
+tensor at a time, have the next tensors read ahead (``read_ahead.py``).
+Partitioned tensors are returned whole, assembled from their slices, and any
+sub-slice of any tensor can be read (RestoreV2's ``shape_and_slices``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from ..errors import DataLossError, InvalidArgumentError, NotFoundError
 from ..protos import checkpoint_pb2
 from . import bundle, crc32c, dtypes
 from .fileerrors import typed_os_error
-from .range_read import Range, read_ranges
+from .range_read import Range, read_alone, read_ranges
+from .read_ahead import ReadAhead
 from .slices import TensorSlice, assemble, encode_tensor_name_slice, parse_shape_and_slice
 from .table import TableReader
 from .tensor_codec import decode_tensor
@@ -60,6 +62,7 @@ class BundleReader:
         self._maps: dict[int, tuple[object, memoryview | bytes]] = {}
         self._files: dict[int, object] = {}  # open data files, for copy reads
         self._open_lock = threading.Lock()
+        self._read_ahead = ReadAhead(self._in_file_order, self._read_alone)
 
     # -- index ---------------------------------------------------------------
 
@@ -165,7 +168,10 @@ class BundleReader:
     def _read_entry(self, key: bytes, entry, copy: bool) -> np.ndarray:
         """Decode a data-bearing entry after checking its range against its data file."""
         if copy and dtypes.wire_dtype(entry.dtype).numpy is not None:
-            return self._read_copies([(key, entry)])[0]
+            read_ahead = self._read_ahead.take(key, entry)
+            if read_ahead is None:
+                return self._read_copies([(key, entry)])[0]
+            return self._checked_copy(key, entry, *read_ahead)
         buf, where = self._checked_range(key, entry)
         return decode_tensor(buf, entry.offset, entry.size, entry.crc32c, dtypes.wire_dtype(entry.dtype),
                              bundle.entry_shape(entry), where, self.verify, copy)
@@ -182,21 +188,47 @@ class BundleReader:
             )
         return buf, where
 
+    def _range(self, key: bytes, entry) -> Range:
+        """Where a numeric entry's bytes are, once known to lie inside its data file."""
+        self._checked_range(key, entry)
+        path = bundle.data_filename(self.prefix, entry.shard_id, self.header.num_shards)
+        itemsize = dtypes.wire_dtype(entry.dtype).numpy.itemsize
+        return Range(self._files[entry.shard_id].fileno(), entry.offset, entry.size, path, itemsize)
+
+    def _checked_copy(self, key: bytes, entry, owned, crc: int) -> np.ndarray:
+        """The array over ``owned``, the bytes of ``entry`` read with checksum ``crc``, once that is checked."""
+        path = bundle.data_filename(self.prefix, entry.shard_id, self.header.num_shards)
+        where = f"{path}: tensor {bundle.key_repr(key)}"
+        if self.verify and crc != crc32c.unmask(entry.crc32c):
+            raise DataLossError(f"{where}: checksum mismatch in the {entry.size} data bytes at offset {entry.offset}")
+        return decode_tensor(memoryview(owned), 0, entry.size, entry.crc32c, dtypes.wire_dtype(entry.dtype),
+                             bundle.entry_shape(entry), where, verify=False, copy=False)  # fmt: skip
+
     def _read_copies(self, items: list[tuple[bytes, object]]) -> list[np.ndarray]:
         """Numeric entries read together into fresh memory (``range_read.read_ranges``), checksums checked."""
-        ranges, names = [], []
-        for key, entry in items:
-            names.append(self._checked_range(key, entry)[1])
-            path = bundle.data_filename(self.prefix, entry.shard_id, self.header.num_shards)
-            itemsize = dtypes.wire_dtype(entry.dtype).numpy.itemsize
-            ranges.append(Range(self._files[entry.shard_id].fileno(), entry.offset, entry.size, path, itemsize))
-        out = []
-        for (key, entry), where, (owned, crc) in zip(items, names, read_ranges(ranges, self.verify)):
-            if self.verify and crc != crc32c.unmask(entry.crc32c):
-                raise DataLossError(f"{where}: checksum mismatch in the {entry.size} data bytes at offset {entry.offset}")
-            out.append(decode_tensor(memoryview(owned), 0, entry.size, entry.crc32c, dtypes.wire_dtype(entry.dtype),
-                                     bundle.entry_shape(entry), where, verify=False, copy=False))  # fmt: skip
-        return out
+        ranges = [self._range(key, entry) for key, entry in items]
+        return [self._checked_copy(key, entry, owned, crc)
+                for (key, entry), (owned, crc) in zip(items, read_ranges(ranges, self.verify))]  # fmt: skip
+
+    def _read_alone(self, key: bytes, entry) -> tuple[object, int]:
+        """Read ahead on an I/O thread (``read_ahead.py``): one entry's bytes and their checksum.
+
+        The data file stays open meanwhile: the job holds this reader, and ``close`` waits for the job.
+        """
+        return read_alone(self._range(key, entry), self.verify)
+
+    def _in_file_order(self) -> list[tuple[bytes, object]]:
+        """The whole numeric tensors, by data file and offset: what ``ReadAhead`` may read ahead."""
+        found = []
+        for key in self._raw:
+            try:
+                entry = self.entry(key)
+                numeric = dtypes.wire_dtype(entry.dtype).numpy is not None
+            except (DataLossError, InvalidArgumentError, KeyError):
+                continue  # raised again if this tensor itself is asked for
+            if numeric and not entry.slices and entry.size:
+                found.append((key, entry))
+        return sorted(found, key=lambda item: (item[1].shard_id, item[1].offset))
 
     def read_many(self, keys: list[str | bytes]) -> list[np.ndarray]:
         """Whole tensors as writable arrays that own their memory, read together.
@@ -283,6 +315,7 @@ class BundleReader:
 
     def close(self) -> None:
         """Unmap the data files (arrays still referring to them keep their mapping alive)."""
+        self._read_ahead.stop()
         maps, self._maps = self._maps, {}
         files, self._files = self._files, {}
         for f in files.values():

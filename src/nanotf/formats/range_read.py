@@ -155,6 +155,17 @@ def read_ranges(ranges: list[Range], checksum: bool) -> list[tuple[object, int]]
     return out
 
 
+def read_alone(r: Range, checksum: bool) -> tuple[object, int]:
+    """One range read whole on the calling thread: ``(buffer, crc)`` as ``read_ranges`` returns them.
+
+    For reads that run on several threads at once, one range each
+    (``read_ahead.py``): the memory is faulted in as it is written, since
+    mapping it populated would make the threads wait on each other.
+    """
+    buffer = fresh_buffer(r.size, r.offset, r.itemsize, populate=False)
+    return buffer, _read_chunk(r.fd, buffer, 0, r.size, r.offset, r.path, checksum)
+
+
 def _jobs(ranges: list[Range], threads: int) -> list[list[tuple[int, int, int]]]:
     """The reads of ``ranges`` as jobs of about equal size: lists of ``(range number, start, length)``.
 
