@@ -81,6 +81,29 @@ def test_corruption_is_reported_for_the_tensor_read_ahead(tmp_path, small_window
     assert b"t4" in reads_elsewhere
 
 
+def test_a_failed_read_ahead_fails_only_its_own_tensor(tmp_path, small_window, monkeypatch):
+    prefix, names, arrays = _bundle(tmp_path)
+    real = BundleReader._read_alone
+    caller = threading.current_thread()
+    failed = []
+
+    def fail_t4(self, key, entry):
+        if key == b"t4" and threading.current_thread() is not caller:
+            failed.append(key)
+            raise DataLossError("t4 could not be read")
+        return real(self, key, entry)
+
+    monkeypatch.setattr(BundleReader, "_read_alone", fail_t4)
+    with BundleReader(prefix) as reader:
+        for name, array in zip(names[:4], arrays):
+            np.testing.assert_array_equal(reader.read(name, copy=True), array)
+        with pytest.raises(DataLossError, match="t4 could not be read"):
+            reader.read("t4", copy=True)
+        for name, array in zip(names[5:], arrays[5:]):  # t5 was read in the same job as t4
+            np.testing.assert_array_equal(reader.read(name, copy=True), array)
+    assert failed == [b"t4"]
+
+
 def test_reads_out_of_order_get_the_right_values(tmp_path, small_window, reads_elsewhere):
     prefix, names, arrays = _bundle(tmp_path)
     with BundleReader(prefix) as reader:

@@ -9,15 +9,18 @@ neighbours in the data file, the tensors after them are read on the I/O
 threads, each whole on one thread, while the caller takes the ones already
 read. 1 GiB in 100 tensors took 0.41 s so against 0.45 s, and 100 MiB in
 tensors of 1 MiB 54 ms against 61 ms (in-process medians of 10 and 15,
-alternated; a raw read on two threads took 0.33 s and 33 ms). Tensors larger
-than ``LARGEST`` are read as before: alone, split across the threads, they
-already keep every core busy (4 GiB in 100 tensors: 1.69 s either way).
+alternated; a raw read on two threads took 0.33 s and 33 ms); 4 GiB in 100
+tensors 1.43 s against 1.56 s (raw 1.30 s; medians of 5). Tensors larger
+than ``LARGEST`` are read split across the threads, one at a time, as
+without read-ahead: whole on one thread, the last of them would leave the
+other cores idle for long.
 
-At most ``WINDOW`` bytes are read ahead and not yet asked for (and at least
-one tensor), none beyond a tensor larger than ``LARGEST``, and a read out of
-order that finds nothing read ahead drops what was. What is read ahead goes into memory faulted
-in by the thread that reads it: memory populated when mapped would make the
-I/O threads wait on each other (the kernel maps one region at a time).
+At most ``WINDOW`` bytes are read ahead and not yet asked for (or a tensor
+per I/O thread, if more), none beyond a tensor larger than ``LARGEST``, and
+a read out of order that finds nothing read ahead drops what was. What is
+read ahead goes into memory faulted in by the thread that reads it: memory
+populated when mapped would make the I/O threads wait on each other (the
+kernel maps one region at a time).
 """
 
 from __future__ import annotations
@@ -28,9 +31,9 @@ from concurrent.futures import Future, wait
 
 from . import parallel
 
-WINDOW = 16 << 20
+WINDOW = 16 << 20  # and at least a tensor per I/O thread
 JOB = 8 << 20  # small tensors are read ahead several to a job: a job per tensor of 1 MiB cost more than the read
-LARGEST = 32 << 20  # a larger tensor alone fills every core when split (range_read.read_ranges)
+LARGEST = 64 << 20  # a larger tensor is read split (range_read.read_ranges), not ahead
 
 __all__ = ["JOB", "LARGEST", "WINDOW", "ReadAhead"]
 
@@ -56,6 +59,7 @@ class ReadAhead:
         self._ahead: dict[bytes, tuple[Future, int]] = {}  # key -> its job, and its place in the job's results
         self._ahead_bytes = 0
         self._next = 0  # the position in _order of the next tensor to read ahead
+        self._threads = parallel.io_threads(remote=False)
 
     def take(self, key: bytes, entry) -> tuple | None:
         """The bytes of ``entry`` as ``read`` returns them, or None: read them yourself.
@@ -78,7 +82,10 @@ class ReadAhead:
                 self._drop()
             self._last = key
         if job is not None:
-            return job[0].result()[job[1]]
+            read, value = job[0].result()[job[1]]
+            if not read:
+                raise value
+            return value
         if not in_order or entry.size > LARGEST:
             return None
         # Whole, on this thread, while the I/O threads read the next ones: a split read would queue behind them.
@@ -98,8 +105,11 @@ class ReadAhead:
         return True
 
     def _refill(self) -> None:
-        """Read ahead up to ``WINDOW`` bytes, in jobs of about ``JOB`` bytes (one or more whole tensors)."""
-        while not self._ahead or self._ahead_bytes < WINDOW:
+        """Read ahead up to ``WINDOW`` bytes, in jobs of about ``JOB`` bytes (one or more whole tensors).
+
+        At least a job per I/O thread, so that large tensors too are read two or more at a time.
+        """
+        while self._ahead_bytes < WINDOW or len({future for future, _ in self._ahead.values()}) < self._threads:
             job, size = [], 0
             while self._next < len(self._order) and size < JOB and self._order[self._next][1].size <= LARGEST:
                 job.append(self._order[self._next])
@@ -107,10 +117,20 @@ class ReadAhead:
                 self._next += 1
             if not job:
                 return
-            future = parallel.submit_shared(lambda items: [self._read(k, e) for k, e in items], [job])[0]
+            future = parallel.submit_shared(self._read_job, [job])[0]
             for place, (key, _) in enumerate(job):
                 self._ahead[key] = (future, place)
             self._ahead_bytes += size
+
+    def _read_job(self, job: list[tuple[bytes, object]]) -> list[tuple[bool, object]]:
+        """``(True, bytes read)`` or ``(False, the exception)`` per tensor: a failure is that tensor's alone."""
+        out = []
+        for key, entry in job:
+            try:
+                out.append((True, self._read(key, entry)))
+            except Exception as exc:  # raised by take() for this tensor only
+                out.append((False, exc))
+        return out
 
     def _drop(self) -> None:
         for future, _ in self._ahead.values():
