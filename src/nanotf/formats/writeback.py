@@ -29,7 +29,7 @@ _SYNC_FILE_RANGE_WRITE = 2
 def _load_sync_file_range():
     try:
         fn = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no such call; TypeError: no process-wide library (Windows)
         return None
     fn.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
     fn.restype = ctypes.c_int
