@@ -176,11 +176,15 @@ class BundleReader:
         return decode_tensor(buf, entry.offset, entry.size, entry.crc32c, dtypes.wire_dtype(entry.dtype),
                              bundle.entry_shape(entry), where, self.verify, copy)
 
+    def _where(self, key: bytes, entry) -> str:
+        """Names a tensor's bytes in errors: its data file and key."""
+        path = bundle.data_filename(self.prefix, entry.shard_id, self.header.num_shards)
+        return f"{path}: tensor {bundle.key_repr(key)}"
+
     def _checked_range(self, key: bytes, entry) -> tuple[memoryview | bytes, str]:
         """The mapped data file of ``entry`` and a name for errors, once its bytes are known to lie inside it."""
         buf = self._data(entry.shard_id)
-        path = bundle.data_filename(self.prefix, entry.shard_id, self.header.num_shards)
-        where = f"{path}: tensor {bundle.key_repr(key)}"
+        where = self._where(key, entry)
         if entry.offset + entry.size > len(buf):
             raise DataLossError(
                 f"{where}: entry bytes [{entry.offset}, {entry.offset + entry.size}) run past the end "
@@ -197,8 +201,7 @@ class BundleReader:
 
     def _checked_copy(self, key: bytes, entry, owned, crc: int) -> np.ndarray:
         """The array over ``owned``, the bytes of ``entry`` read with checksum ``crc``, once that is checked."""
-        path = bundle.data_filename(self.prefix, entry.shard_id, self.header.num_shards)
-        where = f"{path}: tensor {bundle.key_repr(key)}"
+        where = self._where(key, entry)
         if self.verify and crc != crc32c.unmask(entry.crc32c):
             raise DataLossError(f"{where}: checksum mismatch in the {entry.size} data bytes at offset {entry.offset}")
         return decode_tensor(memoryview(owned), 0, entry.size, entry.crc32c, dtypes.wire_dtype(entry.dtype),
