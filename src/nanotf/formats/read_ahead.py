@@ -57,6 +57,7 @@ class ReadAhead:
         self._lock = threading.Lock()
         self._last: bytes | None = None  # the key asked for before
         self._ahead: dict[bytes, tuple[Future, int]] = {}  # key -> its job, and its place in the job's results
+        self._jobs: dict[Future, int] = {}  # job -> how many of its tensors are not yet taken
         self._ahead_bytes = 0
         self._next = 0  # the position in _order of the next tensor to read ahead
         self._threads = parallel.io_threads(remote=False)
@@ -75,6 +76,9 @@ class ReadAhead:
             job = self._ahead.pop(key, None)
             if job is not None:
                 self._ahead_bytes -= entry.size
+                self._jobs[job[0]] -= 1
+                if not self._jobs[job[0]]:
+                    del self._jobs[job[0]]
             in_order = self._follows(key)
             if in_order:
                 self._refill()
@@ -109,7 +113,7 @@ class ReadAhead:
 
         At least a job per I/O thread, so that large tensors too are read two or more at a time.
         """
-        while self._ahead_bytes < WINDOW or len({future for future, _ in self._ahead.values()}) < self._threads:
+        while self._ahead_bytes < WINDOW or len(self._jobs) < self._threads:
             job, size = [], 0
             while self._next < len(self._order) and size < JOB and self._order[self._next][1].size <= LARGEST:
                 job.append(self._order[self._next])
@@ -120,6 +124,7 @@ class ReadAhead:
             future = parallel.submit_shared(self._read_job, [job])[0]
             for place, (key, _) in enumerate(job):
                 self._ahead[key] = (future, place)
+            self._jobs[future] = len(job)
             self._ahead_bytes += size
 
     def _read_job(self, job: list[tuple[bytes, object]]) -> list[tuple[bool, object]]:
@@ -133,16 +138,17 @@ class ReadAhead:
         return out
 
     def _drop(self) -> None:
-        for future, _ in self._ahead.values():
+        for future in self._jobs:
             future.cancel()
         self._ahead.clear()
+        self._jobs.clear()
         self._ahead_bytes = 0
         self._next = 0
 
     def stop(self) -> None:
         """Drop what was read ahead, once the reads under way have ended (they use files the caller closes next)."""
         with self._lock:
-            futures = [future for future, _ in self._ahead.values()]
+            futures = list(self._jobs)
             self._drop()
             self._last = None
         wait(futures)
