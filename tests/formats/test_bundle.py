@@ -179,6 +179,30 @@ def test_large_tensor_is_streamed_in_chunks(tmp_path, monkeypatch):
         assert reader.entry("a").crc32c == crc32c.mask(crc32c.crc32c(a.tobytes()))
 
 
+def test_checksums_of_large_chunks_are_computed_beside_the_write(tmp_path, monkeypatch):
+    import threading
+
+    from nanotf.formats import tensor_codec
+
+    threads = []
+    native = crc32c.extend
+
+    def recording_extend(crc, data):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return native(crc, data)
+
+    # Tensors of 4-128 bytes, in chunks of up to 48: those of 32 bytes or more are checksummed on an I/O
+    # thread, and the files must still be TF's, byte for byte.
+    monkeypatch.setattr(tensor_codec, "WRITE_CHUNK", 48)
+    monkeypatch.setattr(tensor_codec, "CHECKSUM_BESIDE_MIN", 32)
+    monkeypatch.setattr(crc32c, "extend", recording_extend)
+    (op,) = load_expected("mlp_adam")["checkpoints"]["model-3"]["save_ops"]
+    write_bundle(str(tmp_path / "model-3"), *save_args(op))
+    _assert_same_files(tmp_path / "model-3", FIXTURES / "mlp_adam" / "model-3", [".index", ".data-00000-of-00001"])
+    assert False in threads, "no chunk was checksummed on another thread"
+    assert True in threads, "the chunks under 32 bytes should be checksummed on the calling thread"
+
+
 def test_writeback_is_started_while_the_data_file_is_written(tmp_path, monkeypatch):
     from nanotf.formats import writeback
 

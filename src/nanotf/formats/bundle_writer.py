@@ -9,7 +9,9 @@ Layout: see ``bundle.py``. What the writer guarantees:
   writing (a full disk, a kill) leaves any previous checkpoint at this prefix
   untouched, and a crash never leaves an index pointing at missing data;
 * a tensor is streamed from its own buffer in chunks while its CRC is
-  extended, so even a tensor larger than 2 GiB is never held twice;
+  extended, so even a tensor larger than 2 GiB is never held twice; the
+  CRC of a large chunk is computed on an I/O thread while the chunk is
+  written (``tensor_codec.CHECKSUM_BESIDE_MIN``);
 * the data file goes to the disk while it is written (``writeback.py``), so
   the fsync before the renames has little left to wait for;
 * an OSError surfaces as a typed nanotf error naming the file

@@ -17,6 +17,7 @@ the entry's size before allocating anything.
 
 from __future__ import annotations
 
+import functools
 import struct
 from typing import Callable
 
@@ -24,11 +25,16 @@ import numpy as np
 
 from ..errors import DataLossError, InvalidArgumentError
 from ..protos import tensor_pb2
-from . import crc32c, dtypes
+from . import crc32c, dtypes, parallel
 from .protoparse import parse_message
 from .varint import decode_varint, encode_varint
 
 WRITE_CHUNK = 64 << 20  # bytes hashed and written per step for large numeric tensors
+# From this size a chunk's checksum is computed on an I/O thread while this thread writes the same
+# bytes, rather than after the write: 1 GiB in tensors of 10 MiB was written (without fsync) in 0.30 s
+# so against 0.40 s. Smaller chunks lose more to the hand-over than they gain: 100 MiB in tensors of
+# 512 KiB took 76 ms so against 50 ms (project machine, in-process medians of 8-15, alternated).
+CHECKSUM_BESIDE_MIN = 4 << 20
 _U32 = struct.Struct("<I")
 _U64 = struct.Struct("<Q")
 _UINT32_MAX = 0xFFFFFFFF
@@ -92,8 +98,13 @@ def encode_tensor(array: np.ndarray, wire: dtypes.WireDType, write: Callable, wh
         raise InvalidArgumentError(f"{what}: cannot save a tensor of type {wire.name}")
     size, crc = 0, 0
     for chunk in _numeric_chunks(np.asarray(array), wire):
-        write(chunk)
-        crc = crc32c.extend(crc, chunk)
+        if chunk.size < CHECKSUM_BESIDE_MIN:
+            write(chunk)
+            crc = crc32c.extend(crc, chunk)
+        else:
+            pending = parallel.submit_shared(functools.partial(crc32c.extend, crc), [chunk])[0]
+            write(chunk)
+            crc = pending.result()
         size += chunk.size
     return size, crc
 
