@@ -328,9 +328,9 @@ def _best_ratio(results, a: str, b: str) -> float | None:
     return min(x["seconds"] for x in firsts) / min(x["seconds"] for x in seconds)
 
 
-def _raw_read_spread(results) -> float:
-    """Slowest over fastest round of the read limit."""
-    rounds = [run["seconds"] for run in _rounds(results, RAW_READ)]
+def _spread(results, limit: str) -> float:
+    """Slowest over fastest round of a raw limit (``RAW_READ`` or ``RAW_WRITE``)."""
+    rounds = [run["seconds"] for run in _rounds(results, limit)]
     return max(rounds) / min(rounds) if rounds else 1.0
 
 
@@ -374,9 +374,10 @@ def render(all_results: dict[int, dict], rounds: dict[int, int], args) -> str:
               "into fresh page-aligned memory, as the loaders read). nanotf's save is compared with the faster of the two raw "
               "writes + fsync in the same round, as it fsyncs before renaming its files into place; TF's Saver does not fsync and is compared with a plain raw "
               "write. Time vs TF below 1.00x: nanotf is faster."]
-    spread = max(_raw_read_spread(results) for results in all_results.values())
+    reads, writes = (max(_spread(results, limit) for results in all_results.values()) for limit in (RAW_READ, RAW_WRITE))
     lines += ["", "Best / best raw: the operation's fastest round against the fastest raw operation of the run. "
-              f"In this run the raw read limit of one size varied by up to {spread:.1f}x between rounds. This machine "
+              f"In this run the raw read limit of one size varied by up to {reads:.1f}x between rounds, and the raw "
+              f"write limit by up to {writes:.1f}x. This machine "
               "hands memory left free for about 2 s back to its host, and taking it back can be several times slower "
               "than reusing memory it holds: populating 2 GiB took 0.54 s right after freeing as much, and 2.3-3.2 s "
               "after a pause. Unless the run says memory as found, every timed read therefore first faults in and "
