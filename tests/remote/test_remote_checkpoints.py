@@ -173,6 +173,37 @@ def test_sharded_saver_writes_its_shards_concurrently_then_merges(remote_dir):
         assert sess.run(a).sum() == 5 and sess.run(c).sum() == 8
 
 
+def test_v1_checkpoints_written_by_tf_and_by_nanotf_in_a_store(remote_dir, tmp_path, capsys):
+    from formats.fixture_io import FIXTURES, assert_tensor_equal, load_expected
+
+    # TensorFlow's V1 file, uploaded: every reader sees exactly the values TF saved.
+    storage.put_bytes(f"{remote_dir}/tf/model", (FIXTURES / "v1" / "model").read_bytes())
+    expected = load_expected("v1")["checkpoints"]["model"]["tensors"]
+    assert tf.train.checkpoint_exists(f"{remote_dir}/tf/model")
+    reader = tf.train.load_checkpoint(f"{remote_dir}/tf/model")
+    for name, t in expected.items():
+        assert_tensor_equal(reader.get_tensor(name), t)
+    assert cli(["verify", f"{remote_dir}/tf/model"]) == 0
+    assert "V1" in capsys.readouterr().out
+
+    # A V1 Saver: save with retention, latest_checkpoint, restore; the object is the local file's bytes.
+    w, b, step, train = _model()
+    saver = tf.train.Saver(max_to_keep=1, write_version=tf.train.SaverDef.V1)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for i in (1, 2):
+            sess.run(train)
+            assert saver.save(sess, f"{remote_dir}/v1/model", global_step=i) == f"{remote_dir}/v1/model-{i}"
+        saver.save(sess, str(tmp_path / "model"), global_step=2, write_meta_graph=False, write_state=False)
+        assert _objects(f"{remote_dir}/v1") == ["checkpoint", "model-2", "model-2.meta"]
+        assert storage.read_bytes(f"{remote_dir}/v1/model-2", 1 << 20) == (tmp_path / "model-2").read_bytes()
+        latest = tf.train.latest_checkpoint(f"{remote_dir}/v1")
+        assert latest == f"{remote_dir}/v1/model-2"
+        sess.run(train)
+        saver.restore(sess, latest)
+        assert sess.run(step) == 2 and np.array_equal(sess.run(w), np.arange(6).reshape(2, 3) + 2)
+
+
 def test_meta_graph_export_import_and_write_graph(remote_dir):
     w, b, step, train = _model()
     tf.train.export_meta_graph(f"{remote_dir}/graphs/model.meta")

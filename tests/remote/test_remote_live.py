@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fsspec
 import numpy as np
+import pytest
 
 import nanotf as tf
 
@@ -35,13 +36,15 @@ def _build():
     return w, step
 
 
-def test_checkpoint_saved_to_s3_restores_in_nanotf_and_tensorflow(s3_dir, tf_runner, tmp_path):
+@pytest.mark.parametrize("version", ["V2", "V1"])
+def test_checkpoint_saved_to_s3_restores_in_nanotf_and_tensorflow(s3_dir, tf_runner, tmp_path, version):
     with tf.Graph().as_default():
         w, step = _build()
-        saver = tf.train.Saver()
+        saver = tf.train.Saver(write_version=getattr(tf.train.SaverDef, version))
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            saver.save(sess, f"{s3_dir}/model", global_step=STEP, blocking=False)
+            # V2 in the background, as a training loop would; a V1 Saver saves only through its graph ops.
+            saver.save(sess, f"{s3_dir}/model", global_step=STEP, blocking=version == "V1")
             saver.wait()
     with tf.Graph().as_default():
         restored = tf.train.import_meta_graph(f"{s3_dir}/model-{STEP}.meta")

@@ -140,7 +140,7 @@ def check_complete(prefix: str) -> None:
         NotFoundError: if it or one of its files is missing.
         DataLossError: if a file is truncated, corrupted or the wrong length.
     """
-    if storage.is_remote(prefix) or os.path.exists(prefix + INDEX_SUFFIX):
+    if storage.exists(prefix + INDEX_SUFFIX):
         with reader_for(prefix) as reader:
             reader.check_data_files()
         return

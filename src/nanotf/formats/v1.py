@@ -22,13 +22,14 @@ import numpy as np
 
 from ..errors import DataLossError, InvalidArgumentError, NotFoundError
 from ..protos import checkpoint_pb2, tensor_pb2
-from . import dtypes
+from . import dtypes, storage
 from .bundle import check_shape
 from .protoparse import parse_message
 from .slices import TensorSlice, assemble, encode_tensor_name_slice, parse_shape_and_slice
 from .table import TableReader
 
 _SHARD_GLOB = "-?????-of-?????"
+_NO_LIMIT = 1 << 62  # a V1 file is read whole whatever its size, as a local one is mapped whole
 
 # TensorProto field holding each dtype's values in a V1 file, and the NumPy
 # type those values have in the proto before casting to the wire type.
@@ -53,14 +54,17 @@ _VALUE_FIELDS = {
 def v1_files(prefix: str) -> list[str]:
     """The table files of the V1 checkpoint ``prefix`` (a file, a shard pattern, or a sharded prefix).
 
+    ``prefix`` may be an object store URL (wildcards in its last part only).
+
     Returns:
         Sorted file names; empty if there is no such checkpoint.
     """
+    remote, prefix = storage.resolve(prefix)
     if any(c in prefix for c in "?*["):
-        return sorted(glob.glob(prefix))
-    if os.path.isfile(prefix):
+        return storage.glob(prefix)
+    if storage.exists(prefix) if remote else os.path.isfile(prefix):
         return [prefix]
-    return sorted(glob.glob(glob.escape(prefix) + _SHARD_GLOB))
+    return storage.glob(glob.escape(prefix) + _SHARD_GLOB)
 
 
 def _parse(value, path: str, what: str) -> checkpoint_pb2.SavedTensorSlices:
@@ -119,7 +123,8 @@ class V1Reader:
             raise
 
     def _open(self, path: str) -> None:
-        table = TableReader(path)
+        # A V1 table holds the values themselves, so a remote one is downloaded whole.
+        table = TableReader(path, data=storage.read_bytes(path, _NO_LIMIT) if storage.is_remote(path) else None)
         self._tables.append(table)
         header = table.get(b"")
         if header is None:

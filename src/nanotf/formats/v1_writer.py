@@ -8,11 +8,13 @@ One table file (layout: v1.py)::
 
 ``data`` is a TensorProto holding only the typed value field (``float_val``,
 ``string_val``, ...), no dtype or shape. An unpartitioned tensor is one full
-slice. The file is written under a temp name, fsynced and renamed (``atomic``).
+slice. The file is written under a temp name, fsynced and renamed (``atomic``);
+in an object store, by one upload (``storage.put_bytes``).
 """
 
 from __future__ import annotations
 
+import io
 import os
 from typing import Sequence
 
@@ -20,6 +22,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..protos import checkpoint_pb2, tensor_pb2
+from . import storage
 from .atomic import atomic_file
 from .bundle_writer import resolve_dtype
 from .fileerrors import os_errors
@@ -98,13 +101,23 @@ def write_v1(path: str, names: Sequence[str], shapes_and_slices: Sequence[str], 
         saved.data.data.CopyFrom(_values_proto(array, wire, what))
         entries[key] = saved.SerializeToString()
     meta.meta.versions.producer = V1_PRODUCER
+    remote, path = storage.resolve(path)
+    if remote:  # one upload, which the store publishes whole: readers see the old object or all of the new
+        buffer = io.BytesIO()
+        _write_table(buffer, path, meta, entries)
+        storage.put_bytes(path, buffer.getvalue())
+        return
     directory = os.path.dirname(path)
     if directory:
         with os_errors(directory, "creating the checkpoint directory"):
             os.makedirs(directory, exist_ok=True)
     with atomic_file(path) as f:
-        table = TableWriter(f, path)
-        table.add(b"", meta.SerializeToString())
-        for key in sorted(entries):
-            table.add(key, entries[key])
-        table.finish()
+        _write_table(f, path, meta, entries)
+
+
+def _write_table(f, path: str, meta: checkpoint_pb2.SavedTensorSlices, entries: dict[bytes, bytes]) -> None:
+    table = TableWriter(f, path)
+    table.add(b"", meta.SerializeToString())
+    for key in sorted(entries):
+        table.add(key, entries[key])
+    table.finish()

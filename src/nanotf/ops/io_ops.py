@@ -91,15 +91,15 @@ register_op("SaveV2", ["prefix: string", "tensor_names: string", "shape_and_slic
 
 
 def open_checkpoint(prefix: str):
-    """A reader for the V2 (``<prefix>.index``) or V1 checkpoint at ``prefix`` (V2 also in an object store).
+    """A reader for the V2 (``<prefix>.index``) or V1 checkpoint at ``prefix`` (local or in an object store).
 
     Raises:
         NotFoundError: if neither exists, in TensorFlow's words.
     """
-    remote, prefix = storage.resolve(prefix)
+    _, prefix = storage.resolve(prefix)
     if storage.exists(bundle.index_filename(prefix)):
         return reader_for(prefix)
-    if not remote and v1_format.v1_files(prefix):
+    if v1_format.v1_files(prefix):
         return v1_format.V1Reader(prefix)
     raise errors.NotFoundError(
         f"Unsuccessful TensorSliceReader constructor: Failed to find any matching files for {prefix} "

@@ -96,6 +96,8 @@ def _verify_remote(url: str) -> dict:
     prefix = checkpoint_prefix(url)
     directory, _, base = prefix.rpartition("/")
     objects = storage.glob(f"{prefix}.data-*-of-*") + [f"{prefix}{suffix}" for suffix in (bundle.INDEX_SUFFIX, ".meta")]
+    if not storage.exists(bundle.index_filename(prefix)):
+        objects += v1_files(prefix)  # a V1 checkpoint: its table file(s)
     with tempfile.TemporaryDirectory(prefix="nanotf-verify-") as local_dir:
         for obj in objects:
             if storage.exists(obj):

@@ -127,10 +127,10 @@ def update_checkpoint_state(save_dir: str, model_checkpoint_path: str,
 def _exists(path: str) -> bool:
     # Plain existence checks (no glob) unless the path is a V1 shard pattern:
     # a hostile state file may list a million paths.
-    if storage.is_remote(path):
-        return storage.exists(index_filename(path))
     if any(c in os.path.basename(path) for c in "*?["):
         return checkpoint_exists(path)
+    if storage.is_remote(path):
+        return storage.exists(index_filename(path)) or storage.exists(path)
     path = storage.local_path(path)
     return os.path.exists(index_filename(path)) or os.path.isfile(path)
 
@@ -202,10 +202,10 @@ def get_checkpoint_state(checkpoint_dir: str, latest_filename: str | None = None
 
 
 def checkpoint_exists(checkpoint_prefix: str) -> bool:
-    """Whether a V2 (``<prefix>.index``) or V1 (``<prefix>``, a glob) checkpoint exists (V2 also in an object store)."""
+    """Whether a V2 (``<prefix>.index``) or V1 (``<prefix>``, a glob) checkpoint exists (local or in an object store)."""
     remote, prefix = storage.resolve(checkpoint_prefix)
     if remote:
-        return storage.exists(index_filename(prefix))
+        return storage.exists(index_filename(prefix)) or bool(storage.glob(prefix))
     if "\0" in prefix:
         return False  # no file has such a name (a state file can say anything); glob would raise ValueError
     return bool(glob.glob(index_filename(prefix)) or glob.glob(prefix))

@@ -1,7 +1,8 @@
 """Reading checkpoints without a graph: tf.train.load_checkpoint and friends.
 
 Every function accepts a directory (its latest checkpoint), a checkpoint
-prefix (V2 or V1; V2 also as an object store URL, see formats/storage.py), or any one file of a checkpoint (``model.ckpt-10.index``,
+prefix (V2 or V1, local or an object store URL, see formats/storage.py), or
+any one file of a checkpoint (``model.ckpt-10.index``,
 ``.data-00000-of-00001``, ``.meta``), which is resolved to its prefix with a
 warning naming the prefix meant.
 """
@@ -32,7 +33,7 @@ def resolve_checkpoint(path: str | os.PathLike) -> str:
     Raises:
         NotFoundError: saying what was looked for, if there is no checkpoint.
     """
-    remote, path = storage.resolve(path)
+    _, path = storage.resolve(path)
     if storage.isdir(path):
         prefix = latest_checkpoint(path)
         if prefix is None:
@@ -48,7 +49,7 @@ def resolve_checkpoint(path: str | os.PathLike) -> str:
         prefix = path[: match.start()]
         warnings.warn(f"{path} is a file of checkpoint {prefix}; pass the prefix {prefix!r} instead", stacklevel=3)
         return prefix
-    if not remote and v1_files(path):
+    if v1_files(path):
         return path
     raise NotFoundError(
         f"Unsuccessful TensorSliceReader constructor: Failed to find any matching files for {path} "
