@@ -3,7 +3,7 @@
 A ``Graph`` owns its operations in creation order, hands out unique names
 (TF's rule: case-insensitive, ``x``, ``x_1``, ``x_2`` ...), keeps the name
 scope, control-dependency, device and colocation stacks, and named
-collections. It creates ops only by type name through the registry; it never
+collections (``graph_collections.py``). It creates ops only by type name through the registry; it never
 imports the op library. ``GraphDef`` conversion lives here (export) and in
 ``importer.py`` (import).
 """
@@ -16,31 +16,19 @@ import threading
 
 from nanotf import errors
 from nanotf.framework import device as device_lib
-from nanotf.framework import dtypes
+from nanotf.framework import op_signature
 from nanotf.framework import registry
 from nanotf.framework import tensor_shape
 from nanotf.framework.attr_value import to_attr_value
+from nanotf.framework.graph_collections import Collections
 from nanotf.framework.graph_keys import GraphKeys
 from nanotf.framework.operation import Operation
 from nanotf.framework.tensor import Tensor
 from nanotf.protos import graph_pb2
 
-__all__ = [
-    "Graph",
-    "Operation",
-    "Tensor",
-    "GraphKeys",
-    "get_default_graph",
-    "reset_default_graph",
-    "name_scope",
-    "control_dependencies",
-    "device",
-    "colocate_with",
-    "add_to_collection",
-    "add_to_collections",
-    "get_collection",
-    "get_collection_ref",
-]
+__all__ = ["Graph", "GraphKeys", "Operation", "Tensor", "add_to_collection", "add_to_collections", "colocate_with",
+           "control_dependencies", "device", "get_collection", "get_collection_ref", "get_default_graph",
+           "name_scope", "reset_default_graph"]
 
 GRAPH_DEF_PRODUCER = 2474  # TF 2.21's versions.producer
 
@@ -56,10 +44,11 @@ class _ControlDependencies:
         self.created: set[Operation] = set()
 
 
-class Graph:
+class Graph(Collections):
     """A TensorFlow graph (``tf.Graph``)."""
 
     def __init__(self):
+        super().__init__()
         self._ops: list[Operation] = []
         self._by_name: dict[str, Operation] = {}
         self._names_in_use: dict[str, int] = {}
@@ -67,7 +56,6 @@ class Graph:
         self._control_stack: list[_ControlDependencies] = []
         self._device_stack: list[str] = []
         self._colocation_stack: list[Operation] = []
-        self._collections: dict[str, list] = {}
         self._finalized = False
         self._version = 0
         self.seed = None
@@ -214,12 +202,12 @@ class Graph:
         if self._finalized:
             raise RuntimeError("Graph is finalized and cannot be modified.")
         reg = registry.get(op_type)
-        full_attrs = _complete_attrs(reg, attrs, name)
+        full_attrs = op_signature.complete_attrs(reg, attrs, name)
         name = name[:-1] if name.endswith("/") else self.unique_name(name)
-        out_dtypes = _output_dtypes(reg.op_def, full_attrs, name)
+        out_dtypes = op_signature.output_dtypes(reg.op_def, full_attrs, name)
         for key, value in self._attr_scope.items():
             full_attrs.setdefault(key, value)
-        colocate = self._colocation_stack[-1] if self._colocation_stack else _ref_input_op(reg.op_def, inputs)
+        colocate = self._colocation_stack[-1] if self._colocation_stack else op_signature.ref_input_op(reg.op_def, inputs)
         if colocate is not None and "_class" not in attrs:
             full_attrs["_class"] = to_attr_value(colocate.colocation_groups(), "list(string)")
         controls = list(control_inputs) + self._current_control_dependencies(inputs)
@@ -346,34 +334,6 @@ class Graph:
         finally:
             self._attr_scope = saved
 
-    # -- collections ------------------------------------------------------
-    def add_to_collection(self, name, value) -> None:
-        self._collections.setdefault(name, []).append(value)
-
-    def add_to_collections(self, names, value) -> None:
-        names = (names,) if isinstance(names, str) else set(names)
-        for name in names:
-            self.add_to_collection(name, value)
-
-    def get_collection_ref(self, name) -> list:
-        """The live list for collection ``name`` (created empty if absent)."""
-        return self._collections.setdefault(name, [])
-
-    def get_collection(self, name, scope=None) -> list:
-        """A copy of collection ``name``; with ``scope``, only items whose name matches it."""
-        items = self._collections.get(name, [])
-        if scope is None:
-            return list(items)
-        pattern = re.compile(scope)
-        return [x for x in items if hasattr(x, "name") and pattern.match(x.name)]
-
-    def get_all_collection_keys(self) -> list:
-        """The string collection keys (nanotf's private stores use tuple keys; TF hides non-strings too)."""
-        return [k for k in self._collections if isinstance(k, str)]
-
-    def clear_collection(self, name) -> None:
-        self._collections.pop(name, None)
-
     # -- serialization ----------------------------------------------------
     def as_graph_def(self, from_version=None, add_shapes=False) -> graph_pb2.GraphDef:
         """The ``GraphDef`` of this graph, nodes in creation order.
@@ -404,46 +364,6 @@ class Graph:
 
     def __contains__(self, name):
         return name in self._by_name
-
-
-def _ref_input_op(op_def, inputs):
-    # TF colocates an op that takes a ref input with that input's op (Assign with its variable).
-    if any(arg.is_ref for arg in op_def.input_arg):
-        for t in inputs:
-            if t.dtype.is_ref_dtype:
-                return t.op
-    return None
-
-
-def _complete_attrs(reg, attrs: dict, op_name: str) -> dict:
-    """Attr name -> AttrValue, with OpDef defaults filled and Python values encoded."""
-    out = {}
-    for attr_def in reg.op_def.attr:
-        if attr_def.name in attrs:
-            out[attr_def.name] = to_attr_value(attrs[attr_def.name], attr_def.type)
-        elif attr_def.HasField("default_value"):
-            out[attr_def.name] = attr_def.default_value
-        else:
-            raise ValueError(f"No attr named '{attr_def.name}' given for {reg.name} op '{op_name}'")
-    for key, value in attrs.items():
-        if key not in out:
-            if not isinstance(value, graph_pb2.AttrValue):
-                raise ValueError(f"{reg.name} op '{op_name}' has no attr '{key}'")
-            out[key] = value
-    return out
-
-
-def _output_dtypes(op_def, attrs: dict, op_name: str) -> list:
-    out = []
-    for arg in op_def.output_arg:
-        if arg.type_list_attr:
-            types = [dtypes.as_dtype(t) for t in attrs[arg.type_list_attr].list.type]
-        else:
-            base = dtypes.as_dtype(attrs[arg.type_attr].type if arg.type_attr else arg.type)
-            n = attrs[arg.number_attr].i if arg.number_attr else 1
-            types = [base] * n
-        out.extend(t._as_ref if arg.is_ref else t for t in types)
-    return out
 
 
 # -- the default graph ------------------------------------------------------
