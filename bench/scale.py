@@ -30,7 +30,6 @@ The same file is the worker under both interpreters (``--worker LIB KIND ...``).
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import mmap
 import os
@@ -53,7 +52,6 @@ ASYNC_MB = 1024
 POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 RAW_READ = "the faster raw read"  # the read limit: one readinto, or two threads each reading half
 RAW_WRITE = "the faster raw write + fsync"  # the limit for a save that fsyncs: plain, or writeback as it goes
-WRITEBACK_STEP = 8 << 20
 
 
 # ---- workers (fresh processes; each prints one JSON line) ----
@@ -188,19 +186,16 @@ def worker_raw_write(lib: str, path: str, total_mb: int, fsync: str) -> dict:
     tf = _library("nanotf")
     _, sess = _loaded_session(tf, total_mb)
     arrays = [sess.variable_store.read_ref(f"layer_{i:03d}/kernel") for i in range(N_VARS)]
-    # "streamed": ask the kernel to start writing back every WRITEBACK_STEP bytes, as nanotf's save does.
-    start_writeback = ctypes.CDLL(None).sync_file_range if fsync == "streamed" else None
+    from nanotf.formats.writeback import Writeback
 
     def write():
         with open(path, "wb") as f:
-            pending = 0
+            # "streamed": writeback started as the bytes go, by the same hint nanotf's save gives.
+            writeback = Writeback(f) if fsync == "streamed" else None
             for a in arrays:
                 f.write(memoryview(a).cast("B"))
-                pending += a.nbytes
-                if start_writeback and pending >= WRITEBACK_STEP:
-                    f.flush()
-                    start_writeback(f.fileno(), ctypes.c_int64(0), ctypes.c_int64(0), 2)  # SYNC_FILE_RANGE_WRITE
-                    pending = 0
+                if writeback:
+                    writeback.wrote(a.nbytes)
             if fsync != "no":
                 f.flush()
                 os.fsync(f.fileno())
