@@ -3,9 +3,9 @@
 A ``Graph`` owns its operations in creation order, hands out unique names
 (TF's rule: case-insensitive, ``x``, ``x_1``, ``x_2`` ...), keeps the name
 scope, control-dependency, device and colocation stacks, and named
-collections (``graph_collections.py``). It creates ops only by type name through the registry; it never
-imports the op library. ``GraphDef`` conversion lives here (export) and in
-``importer.py`` (import).
+collections (``graph_collections.py``). It creates ops only by type name
+through the registry; it never imports the op library. ``GraphDef``
+conversion lives here (export) and in ``importer.py`` (import).
 """
 
 from __future__ import annotations
@@ -207,7 +207,8 @@ class Graph(Collections):
         out_dtypes = op_signature.output_dtypes(reg.op_def, full_attrs, name)
         for key, value in self._attr_scope.items():
             full_attrs.setdefault(key, value)
-        colocate = self._colocation_stack[-1] if self._colocation_stack else op_signature.ref_input_op(reg.op_def, inputs)
+        colocate = (self._colocation_stack[-1] if self._colocation_stack
+                    else op_signature.ref_input_op(reg.op_def, inputs))
         if colocate is not None and "_class" not in attrs:
             full_attrs["_class"] = to_attr_value(colocate.colocation_groups(), "list(string)")
         controls = list(control_inputs) + self._current_control_dependencies(inputs)

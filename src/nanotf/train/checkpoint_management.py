@@ -202,7 +202,7 @@ def get_checkpoint_state(checkpoint_dir: str, latest_filename: str | None = None
 
 
 def checkpoint_exists(checkpoint_prefix: str) -> bool:
-    """Whether a V2 (``<prefix>.index``) or V1 (``<prefix>``, a glob) checkpoint exists (local or in an object store)."""
+    """Whether a V2 (``<prefix>.index``) or V1 (``<prefix>``, a glob) checkpoint exists, locally or in a store."""
     remote, prefix = storage.resolve(checkpoint_prefix)
     if remote:
         return storage.exists(index_filename(prefix)) or bool(storage.glob(prefix))
